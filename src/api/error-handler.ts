@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
+import { validationMessage } from './validation-message.js';
+
+function body(code: ErrorCode, message: string) {
+  return { error: { code, message } };
+}
+
+/** Fastify's own error codes mapped onto the contract's. */
+const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'body: larger than this route accepts'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'content-type: must be application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['invalid_json', 'content-length: does not match the body'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'body: empty, expected a JSON document'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'body: malformed JSON'],
+};
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.status).headers(err.headers).send(body(err.code, err.message));
+    }
+    if (err.validation) {
+      return reply
+        .code(422)
+        .send(
+          body(
+            'validation_failed',
+            validationMessage(err.validation as never, err.validationContext ?? 'body'),
+          ),
+        );
+    }
+    const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
+    if (mapped) return reply.code(ERROR_STATUS[mapped[0]]).send(body(mapped[0], mapped[1]));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send(body('invalid_json', `request: ${err.message}`));
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(body('internal', 'internal error; the server log has the details'));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(body('not_found', `route ${req.method} ${req.url.split('?')[0]} not found`));
+  });
+}

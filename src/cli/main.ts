@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { VERSION } from '../server/version.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command('hookline')
+  .description('Webhook delivery: signed, retried, observable')
+  .version(VERSION)
+  .showHelpAfterError(false);
+
+program
+  .command('serve')
+  .description('run the Hookline server (API and delivery workers)')
+  .option('--port <port>', 'port to listen on (HOOKLINE_PORT, default 8420)')
+  .option('--host <host>', 'address to bind (HOOKLINE_HOST, default 127.0.0.1)')
+  .option('--db <path>', 'SQLite database file (HOOKLINE_DB, default ./hookline.db)')
+  .option('--database-url <url>', 'PostgreSQL connection string (HOOKLINE_DATABASE_URL)')
+  .option('--dev', 'allow http:// and private targets (HOOKLINE_DEV=1)')
+  .addOption(new Option('--role <role>', 'all | api | worker (HOOKLINE_ROLE, default all)'))
+  .action(serveCommand);
+
+await program.parseAsync(process.argv);

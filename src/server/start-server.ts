@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import type { ApiContext } from '../api/context.js';
+import { newTenant } from '../api/routes/tenants.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { DEFAULT_TENANT } from '../core/model.js';
+import { PayloadSchemas } from '../core/payload-schema.js';
+import type { Store } from '../store/store.js';
+import { resolveAdminKey } from './admin-key.js';
+import { ConfigError, type ServerConfig } from './config.js';
+import { loadSecretBox, verifySecretBox } from './encryption-key.js';
+import { openStore } from './open-store.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  port: number;
+  /** Set only on the first start without HOOKLINE_ADMIN_KEY: the caller prints it once. */
+  generatedAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+}
+
+async function listen(app: FastifyInstance, config: ServerConfig): Promise<string> {
+  try {
+    return await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new ConfigError(`port ${config.port} on ${config.host} is already in use`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new ConfigError(`cannot listen on host "${config.host}"`);
+    if (code === 'EACCES') throw new ConfigError(`no permission to listen on port ${config.port}`);
+    throw err;
+  }
+}
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const store = await openStore(config);
+  try {
+    const box = loadSecretBox({
+      encryptionKey: config.encryptionKey,
+      dbPath: config.databaseUrl ? null : config.dbPath,
+    });
+    await verifySecretBox(store, box);
+    const admin = await resolveAdminKey(store, config.adminKey);
+    const ctx: ApiContext = {
+      store,
+      box,
+      clock,
+      dev: config.dev,
+      adminKeyHash: admin.hash,
+      schemas: new PayloadSchemas(),
+    };
+    if (!(await store.getTenant(DEFAULT_TENANT)))
+      await store.createTenant(newTenant(ctx, DEFAULT_TENANT, 'Default'));
+    const app = await buildApp(ctx, {
+      logLevel: config.logLevel,
+      apiRoutes: config.role !== 'worker',
+      version: VERSION,
+    });
+    await listen(app, config);
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    let closing: Promise<void> | null = null;
+    return {
+      app,
+      store,
+      port,
+      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      generatedAdminKey: admin.generated,
+      close() {
+        closing ??= (async () => {
+          await app.close();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,256 @@
+import type {
+  ApiKey,
+  EventType,
+  Page,
+  PageRequest,
+  Tenant,
+  Webhook,
+  WebhookStatus,
+} from '../../core/model.js';
+import { decodeCursor, toPage } from '../cursor.js';
+import {
+  apiKeyFromRow,
+  columnsOf,
+  EVENT_TYPE_COLUMNS,
+  eventTypeFromRow,
+  type Row,
+  TENANT_COLUMNS,
+  tenantFromRow,
+  WEBHOOK_COLUMNS,
+  webhookFromRow,
+} from '../rows.js';
+import type { Store } from '../store.js';
+import { applyMigrations, type Db, openDatabase } from './open-database.js';
+
+const isUniqueViolation = (err: unknown): boolean =>
+  err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
+const isPrimaryKeyViolation = (err: unknown): boolean =>
+  err instanceof Error && 'code' in err && String(err.code) === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+
+/** Newest-first page over `table`, optionally narrowed by `where` (with its params). */
+function pageQuery(db: Db, table: string, where: string, params: unknown[], page: PageRequest): Row[] {
+  const clauses = where ? [where] : [];
+  const args = [...params];
+  if (page.cursor) {
+    clauses.push('seq < ?');
+    args.push(decodeCursor(page.cursor));
+  }
+  const sql = `SELECT * FROM ${table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+  return db.prepare(sql).all(...args, page.limit + 1) as Row[];
+}
+
+function insert(db: Db, table: string, names: string[], values: unknown[]): void {
+  db.prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(
+    ...values,
+  );
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Db;
+
+  constructor(path: string) {
+    this.db = openDatabase(path);
+  }
+
+  async migrate(): Promise<void> {
+    applyMigrations(this.db);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getSetting(name: string): Promise<string | null> {
+    const row = this.db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as Row | undefined;
+    return row ? String(row.value) : null;
+  }
+
+  async initSetting(name: string, value: string): Promise<string> {
+    this.db
+      .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING')
+      .run(name, value);
+    return (await this.getSetting(name)) ?? value;
+  }
+
+  async createTenant(tenant: Tenant): Promise<boolean> {
+    const { names, values } = columnsOf(TENANT_COLUMNS, tenant);
+    try {
+      insert(this.db, 'tenants', names, values);
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const row = this.db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as Row | undefined;
+    return row ? tenantFromRow(row) : null;
+  }
+
+  async listTenants(page: PageRequest): Promise<Page<Tenant>> {
+    return toPage(pageQuery(this.db, 'tenants', '', [], page), page.limit, tenantFromRow);
+  }
+
+  async updateTenant(id: string, patch: Partial<Tenant>, now: number): Promise<Tenant | null> {
+    const { names, values } = columnsOf(TENANT_COLUMNS, { ...patch, updatedAt: now });
+    const sets = names.map((n) => `${n} = ?`).join(', ');
+    const row = this.db.prepare(`UPDATE tenants SET ${sets} WHERE id = ? RETURNING *`).get(...values, id) as
+      | Row
+      | undefined;
+    return row ? tenantFromRow(row) : null;
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM tenants WHERE id = ?').run(id).changes > 0;
+  }
+
+  async createApiKey(key: ApiKey): Promise<void> {
+    insert(
+      this.db,
+      'api_keys',
+      ['id', 'tenant_id', 'name', 'key_hash', 'created_at'],
+      [key.id, key.tenantId, key.name, key.keyHash, key.createdAt],
+    );
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKey | null> {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(hash) as Row | undefined;
+    return row ? apiKeyFromRow(row) : null;
+  }
+
+  async deleteApiKey(tenantId: string, keyId: string): Promise<boolean> {
+    return (
+      this.db.prepare('DELETE FROM api_keys WHERE tenant_id = ? AND id = ?').run(tenantId, keyId).changes > 0
+    );
+  }
+
+  async createEventType(eventType: EventType): Promise<boolean> {
+    const { names, values } = columnsOf(EVENT_TYPE_COLUMNS, eventType);
+    try {
+      insert(this.db, 'event_types', names, values);
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err) || isPrimaryKeyViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const row = this.db.prepare('SELECT * FROM event_types WHERE name = ?').get(name) as Row | undefined;
+    return row ? eventTypeFromRow(row) : null;
+  }
+
+  async listEventTypes(page: PageRequest): Promise<Page<EventType>> {
+    return toPage(pageQuery(this.db, 'event_types', '', [], page), page.limit, eventTypeFromRow);
+  }
+
+  async updateEventType(name: string, patch: Partial<EventType>, now: number): Promise<EventType | null> {
+    const { names, values } = columnsOf(EVENT_TYPE_COLUMNS, { ...patch, updatedAt: now });
+    const sets = names.map((n) => `${n} = ?`).join(', ');
+    const row = this.db
+      .prepare(`UPDATE event_types SET ${sets} WHERE name = ? RETURNING *`)
+      .get(...values, name) as Row | undefined;
+    return row ? eventTypeFromRow(row) : null;
+  }
+
+  async createWebhook(webhook: Webhook): Promise<void> {
+    const { names, values } = columnsOf(WEBHOOK_COLUMNS, webhook);
+    insert(this.db, 'webhooks', names, values);
+  }
+
+  async getWebhook(tenantId: string, id: string): Promise<Webhook | null> {
+    const row = this.db.prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND id = ?').get(tenantId, id) as
+      | Row
+      | undefined;
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async listWebhooks(
+    tenantId: string,
+    filter: { status?: WebhookStatus },
+    page: PageRequest,
+  ): Promise<Page<Webhook>> {
+    const where = filter.status ? 'tenant_id = ? AND status = ?' : 'tenant_id = ?';
+    const params = filter.status ? [tenantId, filter.status] : [tenantId];
+    return toPage(pageQuery(this.db, 'webhooks', where, params, page), page.limit, webhookFromRow);
+  }
+
+  async updateWebhook(
+    tenantId: string,
+    id: string,
+    patch: Partial<Webhook>,
+    now: number,
+  ): Promise<Webhook | null> {
+    const { names, values } = columnsOf(WEBHOOK_COLUMNS, { ...patch, updatedAt: now });
+    const sets = names.map((n) => `${n} = ?`).join(', ');
+    const row = this.db
+      .prepare(`UPDATE webhooks SET ${sets} WHERE tenant_id = ? AND id = ? RETURNING *`)
+      .get(...values, tenantId, id) as Row | undefined;
+    return row ? webhookFromRow(row) : null;
+  }
+
+  async setWebhookStatus(
+    tenantId: string,
+    id: string,
+    status: WebhookStatus,
+    now: number,
+  ): Promise<Webhook | null> {
+    return this.db
+      .transaction(() => {
+        const row = this.db
+          .prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND id = ?')
+          .get(tenantId, id) as Row | undefined;
+        if (!row) return null;
+        const before = webhookFromRow(row);
+        if (status === 'ACTIVE') {
+          this.db
+            .prepare(
+              `UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, retry_base = attempt_count, updated_at = ?
+             WHERE tenant_id = ? AND webhook_id = ?
+               AND (status = 'HELD' OR (status = 'FAILED' AND (? IS NULL OR last_attempt_at > ?)))`,
+            )
+            .run(now, now, tenantId, id, before.lastSuccessAt, before.lastSuccessAt);
+        } else {
+          this.db
+            .prepare(
+              `UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ?
+             WHERE tenant_id = ? AND webhook_id = ? AND status = 'PENDING' AND (locked_until IS NULL OR locked_until <= ?)`,
+            )
+            .run(now, tenantId, id, now);
+        }
+        const failingSince = status === 'ACTIVE' ? null : before.failingSince;
+        const updated = this.db
+          .prepare(
+            'UPDATE webhooks SET status = ?, failing_since = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *',
+          )
+          .get(status, failingSince, now, tenantId, id) as Row;
+        return webhookFromRow(updated);
+      })
+      .immediate();
+  }
+
+  async deleteWebhook(tenantId: string, id: string, now: number): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const gone =
+          this.db.prepare('DELETE FROM webhooks WHERE tenant_id = ? AND id = ?').run(tenantId, id).changes >
+          0;
+        if (gone) {
+          this.db
+            .prepare(
+              `UPDATE deliveries SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = ?
+             WHERE tenant_id = ? AND webhook_id = ? AND status IN ('PENDING', 'HELD')`,
+            )
+            .run(now, tenantId, id);
+        }
+        return gone;
+      })
+      .immediate();
+  }
+}
