@@ -73,6 +73,7 @@ CREATE TABLE messages (
   callback_url TEXT,
   idempotency_key TEXT,
   content_hash TEXT NOT NULL,
+  delivery_count INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   UNIQUE (tenant_id, id)
 );

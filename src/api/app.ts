@@ -9,10 +9,13 @@ import { installErrorHandling } from './error-handler.js';
 import { findNul, parseJsonBody } from './json-body.js';
 import { createMetrics, recordHttpMetrics } from './metrics.js';
 import { callbackSecretRoutes } from './routes/callback-secret.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { keyRoutes } from './routes/keys.js';
+import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { webhookActionRoutes } from './routes/webhook-actions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -103,6 +106,9 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     callbackSecretRoutes(app, ctx);
     eventTypeRoutes(app, ctx);
     webhookRoutes(app, ctx);
+    webhookActionRoutes(app, ctx);
+    messageRoutes(app, ctx);
+    deliveryRoutes(app, ctx);
   }
   return app;
 }

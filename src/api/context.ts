@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { PayloadSchemas } from '../core/payload-schema.js';
 import type { SecretBox } from '../core/secret-box.js';
+import type { Sender } from '../delivery/http-sender.js';
 import type { Store } from '../store/store.js';
 
 /** What route handlers may use. Built once per server. */
@@ -11,4 +12,9 @@ export interface ApiContext {
   dev: boolean;
   adminKeyHash: string;
   schemas: PayloadSchemas;
+  /** Sends the synchronous test attempts. */
+  sender: Sender;
+  userAgent: string;
+  /** Tells the delivery side that work may be due now (a publish, requeue, reactivation). */
+  wake: () => void;
 }

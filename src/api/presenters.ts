@@ -1,5 +1,5 @@
 import { iso, isoOrNull } from '../core/clock.js';
-import type { EventType, Page, Tenant, Webhook } from '../core/model.js';
+import type { Attempt, Delivery, EventType, Message, Page, Tenant, Webhook } from '../core/model.js';
 
 /** Model → the JSON the contract shows. Optional fields are null, never absent. */
 
@@ -44,5 +44,42 @@ export function webhookJson(w: Webhook) {
       last_failure_at: isoOrNull(w.lastFailureAt),
       failing_since: isoOrNull(w.failingSince),
     },
+  };
+}
+
+export function publishedJson(m: Message) {
+  return { id: m.id, type: m.type, created_at: iso(m.createdAt), delivery_count: m.deliveryCount };
+}
+
+/** The envelope as receivers get it, plus the bookkeeping fields. */
+export function messageJson(m: Message) {
+  const body = JSON.parse(m.payload) as Record<string, unknown>;
+  return { ...body, callback_url: m.callbackUrl, delivery_count: m.deliveryCount };
+}
+
+export function deliveryJson(d: Delivery) {
+  return {
+    id: d.id,
+    message_id: d.messageId,
+    webhook_id: d.webhookId,
+    url: d.url,
+    status: d.status,
+    attempt_count: d.attemptCount,
+    next_attempt_at: isoOrNull(d.nextAttemptAt),
+    last_status_code: d.lastStatusCode,
+    last_error: d.lastError,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+  };
+}
+
+export function attemptJson(a: Attempt) {
+  return {
+    number: a.number,
+    started_at: iso(a.startedAt),
+    duration_ms: a.durationMs,
+    status_code: a.statusCode,
+    response_body: a.responseBody,
+    error: a.error,
   };
 }

@@ -95,6 +95,7 @@ export interface Message {
   idempotencyKey: string | null;
   /** Hash of type, data, previous_data and callback_url: tells an idempotent repeat from a conflict. */
   contentHash: string;
+  deliveryCount: number;
   createdAt: number;
 }
 
@@ -106,6 +107,8 @@ export interface Delivery {
   url: string;
   status: DeliveryStatus;
   attemptCount: number;
+  /** attemptCount when the current schedule started: a requeue starts a fresh schedule. */
+  retryBase: number;
   nextAttemptAt: number | null;
   lastStatusCode: number | null;
   lastError: string | null;

@@ -19,5 +19,6 @@ export async function openStore(config: ServerConfig): Promise<Store> {
     const msg = (err as Error).message;
     throw new ConfigError(`cannot prepare database file ${config.dbPath}: ${msg}`);
   }
+  store.releaseAllLeases();
   return store;
 }

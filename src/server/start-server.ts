@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from '../api/app.js';
 import type { ApiContext } from '../api/context.js';
 import { newTenant } from '../api/routes/tenants.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { DEFAULT_TENANT } from '../core/model.js';
 import { PayloadSchemas } from '../core/payload-schema.js';
+import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js';
+import { createSender } from '../delivery/http-sender.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminKey } from './admin-key.js';
 import { ConfigError, type ServerConfig } from './config.js';
@@ -15,6 +18,8 @@ import { VERSION } from './version.js';
 export interface RunningServer {
   app: FastifyInstance;
   store: Store;
+  /** null in an `api`-role process. */
+  dispatcher: Dispatcher | null;
   url: string;
   port: number;
   /** Set only on the first start without HOOKLINE_ADMIN_KEY: the caller prints it once. */
@@ -24,6 +29,8 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
+  /** Limits and poll interval of the delivery side (tests and benchmarks tune them). */
+  dispatcher?: Partial<Pick<DispatcherOptions, 'maxInFlight' | 'maxPerWebhook' | 'pollIntervalMs'>>;
 }
 
 async function listen(app: FastifyInstance, config: ServerConfig): Promise<string> {
@@ -43,6 +50,7 @@ async function listen(app: FastifyInstance, config: ServerConfig): Promise<strin
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const store = await openStore(config);
+  const sender = createSender();
   try {
     const box = loadSecretBox({
       encryptionKey: config.encryptionKey,
@@ -50,6 +58,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     });
     await verifySecretBox(store, box);
     const admin = await resolveAdminKey(store, config.adminKey);
+    let dispatcher: Dispatcher | null = null;
+    const userAgent = `Hookline/${VERSION}`;
     const ctx: ApiContext = {
       store,
       box,
@@ -57,6 +67,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       dev: config.dev,
       adminKeyHash: admin.hash,
       schemas: new PayloadSchemas(),
+      sender,
+      userAgent,
+      wake: () => dispatcher?.wake(),
     };
     if (!(await store.getTenant(DEFAULT_TENANT)))
       await store.createTenant(newTenant(ctx, DEFAULT_TENANT, 'Default'));
@@ -65,25 +78,42 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       apiRoutes: config.role !== 'worker',
       version: VERSION,
     });
+    if (config.role !== 'api') {
+      dispatcher = new Dispatcher({
+        store,
+        box,
+        clock,
+        sender,
+        log: app.log as Logger,
+        retryScheduleMs: config.retryScheduleMs,
+        userAgent,
+        ...opts.dispatcher,
+      });
+    }
     await listen(app, config);
+    dispatcher?.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closing: Promise<void> | null = null;
     return {
       app,
       store,
+      dispatcher,
       port,
       url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       generatedAdminKey: admin.generated,
       close() {
         closing ??= (async () => {
           await app.close();
+          await dispatcher?.stop();
+          await sender.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    await sender.close();
     await store.close();
     throw err;
   }

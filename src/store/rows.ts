@@ -90,6 +90,7 @@ export function messageFromRow(r: Row): Message {
     callbackUrl: strOrNull(r.callback_url),
     idempotencyKey: strOrNull(r.idempotency_key),
     contentHash: String(r.content_hash),
+    deliveryCount: num(r.delivery_count),
     createdAt: num(r.created_at),
   };
 }
@@ -103,6 +104,7 @@ export function deliveryFromRow(r: Row): Delivery {
     url: String(r.url),
     status: String(r.status) as DeliveryStatus,
     attemptCount: num(r.attempt_count),
+    retryBase: num(r.retry_base),
     nextAttemptAt: numOrNull(r.next_attempt_at),
     lastStatusCode: numOrNull(r.last_status_code),
     lastError: strOrNull(r.last_error),

@@ -1,4 +1,72 @@
-import type { ApiKey, EventType, Page, PageRequest, Tenant, Webhook, WebhookStatus } from '../core/model.js';
+import type {
+  ApiKey,
+  Attempt,
+  Delivery,
+  DeliveryStatus,
+  EventType,
+  Message,
+  Page,
+  PageRequest,
+  Tenant,
+  Webhook,
+  WebhookStatus,
+} from '../core/model.js';
+
+/** A message ready to store: its deliveries are made by the store from the webhooks it matches. */
+export interface MessageDraft {
+  message: Omit<Message, 'deliveryCount'>;
+}
+
+export type PublishResult = { message: Message; created: boolean };
+
+/** An idempotency key reused with other content; `index` is the draft's position in the batch. */
+export class IdempotencyConflict extends Error {
+  constructor(readonly index: number) {
+    super('idempotency key reused with different content');
+  }
+}
+
+export interface ClaimRequest {
+  now: number;
+  limit: number;
+  /** Lease end for a claimed delivery of a webhook with this timeout. */
+  leaseUntil: (timeoutMs: number) => number;
+  /** Webhooks that may take no more now (at their concurrency or rate limit). */
+  exclude: ReadonlySet<string>;
+  /** How many more a webhook may take; webhooks absent from the map may take `perWebhookDefault`. */
+  perWebhookFree: ReadonlyMap<string, number>;
+  perWebhookDefault: number;
+}
+
+/** A leased delivery with everything needed to attempt it. */
+export interface ClaimedDelivery {
+  delivery: Delivery;
+  payload: string;
+  /** null for a callback delivery (signed with the tenant's callback secret). */
+  webhook: Webhook | null;
+  tenant: Tenant | null;
+}
+
+export interface AttemptRecord {
+  attempt: Attempt;
+  url: string;
+  success: boolean;
+  /** The delivery's next state; PENDING becomes HELD if the webhook was paused meanwhile. */
+  next: { status: 'SUCCEEDED' | 'FAILED' | 'PENDING'; nextAttemptAt: number | null };
+  webhookId: string | null;
+}
+
+export interface DeliveryFilter {
+  webhookId?: string;
+  messageId?: string;
+  status?: DeliveryStatus;
+}
+
+export interface MessageFilter {
+  type?: string;
+  since?: number;
+  until?: number;
+}
 
 /**
  * Everything the API and the delivery engine need from storage. Both backends implement it with the
@@ -55,4 +123,33 @@ export interface Store {
   setWebhookStatus(tenantId: string, id: string, status: WebhookStatus, now: number): Promise<Webhook | null>;
   /** Deletes the webhook and cancels its PENDING and HELD deliveries, atomically. */
   deleteWebhook(tenantId: string, id: string, now: number): Promise<boolean>;
+
+  /**
+   * Stores messages and one delivery per matching webhook (+1 per callback_url) in one
+   * transaction. A repeat of a stored id or idempotency key with the same content returns the
+   * stored message (created: false); with other content the whole call throws IdempotencyConflict.
+   */
+  publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]>;
+  getMessage(tenantId: string, id: string): Promise<Message | null>;
+  listMessages(tenantId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+
+  /** Leases due PENDING deliveries (oldest due first) within the request's per-webhook limits. */
+  claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** Earliest next_attempt_at of a PENDING delivery, or null when none is pending. */
+  nextDueAt(): Promise<number | null>;
+  /** Records attempts and moves their deliveries on (retry, success, failure, suspension): one transaction. */
+  recordAttempts(records: AttemptRecord[], now: number): Promise<void>;
+
+  getDelivery(tenantId: string, id: string): Promise<Delivery | null>;
+  listDeliveries(tenantId: string, filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
+  listAttempts(tenantId: string, deliveryId: string): Promise<Attempt[]>;
+  /** Puts a message's finished deliveries (optionally one webhook's) back in the queue; returns how many. */
+  redeliverMessage(
+    tenantId: string,
+    messageId: string,
+    webhookId: string | null,
+    now: number,
+  ): Promise<number>;
+  /** FAILED deliveries of the webhook created at or after `since` go back in the queue; returns how many. */
+  recoverWebhook(tenantId: string, webhookId: string, since: number, now: number): Promise<number>;
 }

@@ -142,6 +142,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
         let updated = await ctx.store.updateWebhook(tenantId, current.id, patch, now);
         if (status !== undefined && status !== current.status) {
           updated = await ctx.store.setWebhookStatus(tenantId, current.id, status, now);
+          if (status === 'ACTIVE') ctx.wake();
         }
         if (!updated) throw notFound('webhook');
         return webhookJson(updated);

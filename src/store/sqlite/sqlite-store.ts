@@ -1,6 +1,9 @@
 import type {
   ApiKey,
+  Attempt,
+  Delivery,
   EventType,
+  Message,
   Page,
   PageRequest,
   Tenant,
@@ -19,8 +22,22 @@ import {
   WEBHOOK_COLUMNS,
   webhookFromRow,
 } from '../rows.js';
-import type { Store } from '../store.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  ClaimRequest,
+  DeliveryFilter,
+  MessageDraft,
+  MessageFilter,
+  PublishResult,
+  Store,
+} from '../store.js';
+import { claimDue } from './claim.js';
+import * as inspection from './inspection.js';
 import { applyMigrations, type Db, openDatabase } from './open-database.js';
+import { publishMessages } from './publish.js';
+import { recordAttempts } from './record-attempts.js';
+import { recoverWebhook, redeliverMessage } from './requeue.js';
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
@@ -252,5 +269,59 @@ export class SqliteStore implements Store {
         return gone;
       })
       .immediate();
+  }
+
+  /** Only one process ever uses an SQLite file, so at start every lease is a dead process's. */
+  releaseAllLeases(): void {
+    this.db.prepare('UPDATE deliveries SET locked_until = NULL WHERE locked_until IS NOT NULL').run();
+  }
+
+  async publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
+    return publishMessages(this.db, tenantId, drafts, now);
+  }
+
+  async getMessage(tenantId: string, id: string): Promise<Message | null> {
+    return inspection.getMessage(this.db, tenantId, id);
+  }
+
+  async listMessages(tenantId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+    return inspection.listMessages(this.db, tenantId, filter, page);
+  }
+
+  async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
+    return this.db.transaction(() => claimDue(this.db, req)).immediate();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return inspection.nextDueAt(this.db);
+  }
+
+  async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
+    recordAttempts(this.db, records, now);
+  }
+
+  async getDelivery(tenantId: string, id: string): Promise<Delivery | null> {
+    return inspection.getDelivery(this.db, tenantId, id);
+  }
+
+  async listDeliveries(tenantId: string, filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
+    return inspection.listDeliveries(this.db, tenantId, filter, page);
+  }
+
+  async listAttempts(tenantId: string, deliveryId: string): Promise<Attempt[]> {
+    return inspection.listAttempts(this.db, tenantId, deliveryId);
+  }
+
+  async redeliverMessage(
+    tenantId: string,
+    messageId: string,
+    webhookId: string | null,
+    now: number,
+  ): Promise<number> {
+    return redeliverMessage(this.db, tenantId, messageId, webhookId, now);
+  }
+
+  async recoverWebhook(tenantId: string, webhookId: string, since: number, now: number): Promise<number> {
+    return recoverWebhook(this.db, tenantId, webhookId, since, now);
   }
 }

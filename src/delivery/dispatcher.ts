@@ -1,0 +1,195 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { SecretBox } from '../core/secret-box.js';
+import type { AttemptRecord, ClaimedDelivery, Store } from '../store/store.js';
+import { attemptOnce } from './attempt.js';
+import { EndpointLimiter } from './endpoint-limiter.js';
+import type { Sender } from './http-sender.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  box: SecretBox;
+  clock: Clock;
+  sender: Sender;
+  log: Logger;
+  retryScheduleMs: readonly number[];
+  userAgent: string;
+  /** Attempts in flight across all webhooks. */
+  maxInFlight?: number;
+  /** Attempts in flight to one webhook (API.md: "default up to 10 at once"). */
+  maxPerWebhook?: number;
+  /** Safety-net poll: wake-ups normally come from publishes, completions and timers. */
+  pollIntervalMs?: number;
+}
+
+export interface DispatcherEvents {
+  recorded: [AttemptRecord[]];
+}
+
+/** Extra lease time beyond the attempt's timeout, for recording its result. */
+const LEASE_SLACK_MS = 2000;
+
+/**
+ * Claims due deliveries, runs their attempts concurrently within global and per-webhook limits,
+ * and records results in batches (one transaction per batch). Never holds a delivery it cannot
+ * start, so a slow webhook only ever occupies its own slots.
+ */
+export class Dispatcher extends EventEmitter<DispatcherEvents> {
+  readonly #o: Required<DispatcherOptions>;
+  readonly #limiter: EndpointLimiter;
+  #inFlight = 0;
+  #running = false;
+  #again = false;
+  #stopping = false;
+  #timer: NodeJS.Timeout | null = null;
+  #buffer: { record: AttemptRecord; done: () => void }[] = [];
+  #flushing: Promise<void> | null = null;
+  #idle: (() => void) | null = null;
+
+  constructor(options: DispatcherOptions) {
+    super();
+    this.#o = { maxInFlight: 256, maxPerWebhook: 10, pollIntervalMs: 1000, ...options };
+    this.#limiter = new EndpointLimiter(this.#o.maxPerWebhook);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.wake();
+  }
+
+  /** Look for due work now (after a publish, a requeue, a completion). */
+  wake(): void {
+    if (this.#stopping) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    void this.#tick();
+  }
+
+  /** Stops claiming, waits up to `graceMs` for attempts in flight, records what finished. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, graceMs);
+        this.#idle = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    await this.#flush();
+  }
+
+  async #tick(): Promise<void> {
+    this.#running = true;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    let nextTokenInMs: number | null = null;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#o.maxInFlight - this.#inFlight;
+        if (free <= 0) break;
+        const snap = this.#limiter.snapshot();
+        nextTokenInMs = snap.nextTokenInMs;
+        const now = this.#o.clock.now();
+        const claimed = await this.#o.store.claimDue({
+          now,
+          limit: Math.min(free, 500),
+          leaseUntil: (timeoutMs) => now + timeoutMs + LEASE_SLACK_MS,
+          exclude: snap.exclude,
+          perWebhookFree: snap.free,
+          perWebhookDefault: this.#o.maxPerWebhook,
+        });
+        for (const c of claimed) this.#launch(c);
+        if (claimed.length > 0 && claimed.length >= Math.min(free, 500)) this.#again = true;
+      } while (this.#again && !this.#stopping);
+      await this.#armTimer(nextTokenInMs);
+    } catch (err) {
+      this.#o.log.error({ err }, 'dispatcher: claiming failed; retrying after the poll interval');
+      this.#arm(this.#o.pollIntervalMs);
+    } finally {
+      this.#running = false;
+    }
+    if (this.#again) this.wake();
+  }
+
+  async #armTimer(nextTokenInMs: number | null): Promise<void> {
+    if (this.#stopping) return;
+    const due = await this.#o.store.nextDueAt();
+    const now = this.#o.clock.now();
+    // Due work that was not claimed is waiting on a limit: completions and token refills wake us.
+    let delay =
+      due !== null && due > now ? Math.min(due - now, this.#o.pollIntervalMs) : this.#o.pollIntervalMs;
+    if (nextTokenInMs !== null) delay = Math.min(delay, Math.ceil(nextTokenInMs) + 1);
+    this.#arm(delay);
+  }
+
+  #arm(delay: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.wake();
+    }, delay);
+    this.#timer.unref();
+  }
+
+  #launch(c: ClaimedDelivery): void {
+    this.#inFlight++;
+    const webhookId = c.webhook?.id ?? null;
+    if (webhookId) this.#limiter.acquire(webhookId, c.webhook?.rateLimitPerSec ?? null);
+    const finish = () => {
+      this.#inFlight--;
+      if (webhookId) this.#limiter.release(webhookId);
+      if (this.#inFlight === 0) this.#idle?.();
+      this.wake();
+    };
+    attemptOnce(c, this.#o).then(
+      (record) => {
+        this.#buffer.push({ record, done: finish });
+        if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
+      },
+      (err) => {
+        // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.
+        this.#o.log.error({ err, delivery: c.delivery.id }, 'dispatcher: attempt crashed');
+        finish();
+      },
+    );
+  }
+
+  /** Group commit: every attempt that finished since the last flush is recorded in one transaction. */
+  async #flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#buffer.length === 0) return;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    this.#flushing = (async () => {
+      const records = batch.map((b) => b.record);
+      try {
+        await this.#o.store.recordAttempts(records, this.#o.clock.now());
+        this.emit('recorded', records);
+      } catch (err) {
+        this.#o.log.error(
+          { err, count: records.length },
+          'dispatcher: recording attempts failed; leases will expire',
+        );
+      } finally {
+        for (const b of batch) b.done();
+      }
+    })();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Per-webhook admission: at most `maxInFlight` attempts at once, and at most `rate_limit_per_sec`
+ * starts per second (token bucket, one second of burst). Lives in the dispatcher's process.
+ */
+export class EndpointLimiter {
+  readonly #inFlight = new Map<string, number>();
+  readonly #buckets = new Map<string, { tokens: number; at: number; rate: number }>();
+
+  constructor(
+    readonly maxInFlight: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Webhooks to skip, how many more each may start now, and when a rate-limited one frees up. */
+  snapshot(): { exclude: Set<string>; free: Map<string, number>; nextTokenInMs: number | null } {
+    const exclude = new Set<string>();
+    const free = new Map<string, number>();
+    let nextTokenInMs: number | null = null;
+    for (const [id, n] of this.#inFlight) free.set(id, this.maxInFlight - n);
+    for (const [id, b] of this.#buckets) {
+      this.#refill(b);
+      // A full bucket of an idle webhook is what a new one would be: forget it, bounding the map.
+      if (b.tokens >= b.rate && !this.#inFlight.has(id)) {
+        this.#buckets.delete(id);
+        continue;
+      }
+      const tokens = Math.floor(b.tokens);
+      if (tokens < 1) {
+        const wait = ((1 - b.tokens) / b.rate) * 1000;
+        nextTokenInMs = nextTokenInMs === null ? wait : Math.min(nextTokenInMs, wait);
+      }
+      free.set(id, Math.min(free.get(id) ?? this.maxInFlight, tokens));
+    }
+    for (const [id, n] of free) if (n <= 0) exclude.add(id);
+    return { exclude, free, nextTokenInMs };
+  }
+
+  /** An attempt starts: takes a slot and, for a rate-limited webhook, a token. */
+  acquire(webhookId: string, ratePerSec: number | null): void {
+    this.#inFlight.set(webhookId, (this.#inFlight.get(webhookId) ?? 0) + 1);
+    if (ratePerSec === null) {
+      this.#buckets.delete(webhookId);
+      return;
+    }
+    let b = this.#buckets.get(webhookId);
+    if (!b || b.rate !== ratePerSec) {
+      b = { tokens: ratePerSec, at: this.now(), rate: ratePerSec };
+      this.#buckets.set(webhookId, b);
+    }
+    this.#refill(b);
+    b.tokens -= 1;
+  }
+
+  release(webhookId: string): void {
+    const n = (this.#inFlight.get(webhookId) ?? 1) - 1;
+    if (n <= 0) this.#inFlight.delete(webhookId);
+    else this.#inFlight.set(webhookId, n);
+  }
+
+  #refill(b: { tokens: number; at: number; rate: number }): void {
+    const t = this.now();
+    b.tokens = Math.min(b.rate, b.tokens + ((t - b.at) / 1000) * b.rate);
+    b.at = t;
+  }
+}

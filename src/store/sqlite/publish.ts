@@ -1,0 +1,76 @@
+import { matchesEvent } from '../../core/event-types.js';
+import { newId } from '../../core/ids.js';
+import type { Message } from '../../core/model.js';
+import { messageFromRow, type Row } from '../rows.js';
+import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store.js';
+import type { Db } from './open-database.js';
+
+interface Target {
+  id: string | null;
+  url: string;
+  status: 'PENDING' | 'HELD';
+}
+
+function findExisting(db: Db, tenantId: string, m: MessageDraft['message']): Row | undefined {
+  const byId = db.prepare('SELECT * FROM messages WHERE tenant_id = ? AND id = ?').get(tenantId, m.id) as
+    | Row
+    | undefined;
+  if (byId || m.idempotencyKey === null) return byId;
+  return db
+    .prepare('SELECT * FROM messages WHERE tenant_id = ? AND idempotency_key = ?')
+    .get(tenantId, m.idempotencyKey) as Row | undefined;
+}
+
+/** See Store.publishMessages. Runs inside one IMMEDIATE transaction: all or nothing. */
+export function publishMessages(
+  db: Db,
+  tenantId: string,
+  drafts: MessageDraft[],
+  now: number,
+): PublishResult[] {
+  const webhooks = db
+    .prepare('SELECT id, url, events, status FROM webhooks WHERE tenant_id = ?')
+    .all(tenantId) as { id: string; url: string; events: string; status: string }[];
+  const parsed = webhooks.map((w) => ({ ...w, events: JSON.parse(w.events) as string[] }));
+  const insertMessage = db.prepare(
+    `INSERT INTO messages (tenant_id, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertDelivery = db.prepare(
+    `INSERT INTO deliveries (id, tenant_id, message_id, webhook_id, url, status, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+
+  return db
+    .transaction(() =>
+      drafts.map(({ message: m }, index): PublishResult => {
+        const existing = findExisting(db, tenantId, m);
+        if (existing) {
+          if (existing.content_hash !== m.contentHash) throw new IdempotencyConflict(index);
+          return { message: messageFromRow(existing), created: false };
+        }
+        const targets: Target[] = parsed
+          .filter((w) => matchesEvent(w.events, m.type))
+          .map((w) => ({ id: w.id, url: w.url, status: w.status === 'ACTIVE' ? 'PENDING' : 'HELD' }));
+        if (m.callbackUrl) targets.push({ id: null, url: m.callbackUrl, status: 'PENDING' });
+        insertMessage.run(
+          tenantId,
+          m.id,
+          m.type,
+          m.payload,
+          m.callbackUrl,
+          m.idempotencyKey,
+          m.contentHash,
+          targets.length,
+          m.createdAt,
+        );
+        for (const t of targets) {
+          const due = t.status === 'PENDING' ? now : null;
+          insertDelivery.run(newId('dlv'), tenantId, m.id, t.id, t.url, t.status, due, now, now);
+        }
+        const message: Message = { ...m, deliveryCount: targets.length };
+        return { message, created: true };
+      }),
+    )
+    .immediate();
+}
