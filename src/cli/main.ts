@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/version.js';
+import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command('hookline')
@@ -18,5 +19,11 @@ program
   .option('--dev', 'allow http:// and private targets (HOOKLINE_DEV=1)')
   .addOption(new Option('--role <role>', 'all | api | worker (HOOKLINE_ROLE, default all)'))
   .action(serveCommand);
+
+program
+  .command('demo')
+  .description('see it work: a dev server, a receiver, a webhook and a few events, attempts printed live')
+  .option('--exit', 'exit once every delivery has succeeded')
+  .action(demoCommand);
 
 await program.parseAsync(process.argv);
