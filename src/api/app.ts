@@ -5,7 +5,7 @@ import { addFormats } from '../core/ajv-formats.js';
 import { ApiError } from '../core/errors.js';
 import { authenticate } from './auth.js';
 import type { ApiContext } from './context.js';
-import { installErrorHandling } from './error-handler.js';
+import { frameworkError, installErrorHandling } from './error-handler.js';
 import { findNul, parseJsonBody } from './json-body.js';
 import { createMetrics, recordHttpMetrics } from './metrics.js';
 import { callbackSecretRoutes } from './routes/callback-secret.js';
@@ -17,6 +17,7 @@ import { opsRoutes } from './routes/ops.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { webhookActionRoutes } from './routes/webhook-actions.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { installSecurityHeaders } from './security-headers.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -56,6 +57,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
       disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace',
     }),
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
   });
   const bodyAjv = validatorFor(false);
   const otherAjv = validatorFor(true);
@@ -84,6 +86,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
   });
 
   installErrorHandling(app);
+  installSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

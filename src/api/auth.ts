@@ -21,12 +21,18 @@ export async function authenticate(ctx: ApiContext, req: FastifyRequest): Promis
   if (!m?.[1]) throw new ApiError('unauthorized', 'authorization: expected "Bearer <api key>"');
   const hash = hashApiKey(m[1]);
   if (sameHash(hash, ctx.adminKeyHash)) {
+    ctx.rateLimiter?.check(hash);
     req.principal = { kind: 'admin' };
     return;
   }
   const key = await ctx.store.findApiKeyByHash(hash);
   if (!key) throw new ApiError('unauthorized', 'authorization: unknown or revoked API key');
+  ctx.rateLimiter?.check(hash);
   req.principal = { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
+  // Another tenant's path is 404 before anything else (body validation included) looks at the
+  // request: the answer must be the same whatever the body, so nothing is learnt about that tenant.
+  const tid = pathTenant(req);
+  if (tid !== undefined && tid !== key.tenantId) throw notFound('tenant');
 }
 
 function principalOf(req: FastifyRequest): Principal {
@@ -62,4 +68,12 @@ export function requireAdmin(req: FastifyRequest): void {
   const tid = pathTenant(req);
   if (tid !== undefined && tid !== who.tenantId) throw notFound('tenant');
   throw forbidden('this route needs the admin key');
+}
+
+/**
+ * `requireAdmin` as a route's preValidation hook: a tenant key gets its 403 before the body is
+ * validated, so the answer does not depend on what it sent.
+ */
+export async function adminOnly(req: FastifyRequest): Promise<void> {
+  requireAdmin(req);
 }

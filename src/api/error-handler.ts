@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import { validationMessage } from './validation-message.js';
 
@@ -14,6 +14,16 @@ const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'body: empty, expected a JSON document'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'body: malformed JSON'],
 };
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised by its router before any route runs (a path
+ * parameter over its length limit, a malformed %-escape). Without it they answer 414/400 in
+ * Fastify's own shape; no resource has such an id, so this is the contract's 404.
+ */
+export function frameworkError(_err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const path = (req.raw.url ?? '').split('?')[0] ?? '';
+  reply.code(404).send(body('not_found', `route ${req.method} ${path.slice(0, 200)} not found`));
+}
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {

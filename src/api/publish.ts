@@ -5,8 +5,8 @@ import { newId } from '../core/ids.js';
 import { urlProblem } from '../core/webhook-rules.js';
 import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store/store.js';
 import type { ApiContext } from './context.js';
-import { fieldPath } from './field-path.js';
 import { AnyJson, Nullable } from './schemas.js';
+import { validationMessage } from './validation-message.js';
 
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 export const MAX_BATCH_BYTES = 10 * 1024 * 1024;
@@ -52,16 +52,16 @@ async function draftOf(
   if (type.schema !== null) {
     const check = ctx.schemas.validator(type.schema);
     if (!check(body.data)) {
-      const e = check.errors?.[0];
-      throw invalid(
-        `${fieldPath(e?.instancePath ?? '', at(prefix, 'data'))}: ${e?.message ?? 'does not match the schema'}`,
-      );
+      // Names the failing path, a missing required property included (`data.amount: is required`).
+      throw invalid(validationMessage(check.errors ?? [], at(prefix, 'data'), at(prefix, 'data')));
     }
   }
   const callbackUrl = body.callback_url ?? null;
   if (callbackUrl !== null) {
     const problem = urlProblem(callbackUrl, ctx.dev);
     if (problem) throw invalid(`${at(prefix, 'callback_url')}: ${problem}`);
+    const blocked = await ctx.addressGuard?.urlProblem(callbackUrl);
+    if (blocked) throw invalid(`${at(prefix, 'callback_url')}: ${blocked}`);
   }
   const input: MessageInput = {
     type: body.type,

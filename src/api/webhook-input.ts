@@ -68,7 +68,8 @@ export function checkSecret(secret: string): void {
   if (problem) throw invalid(`secret: ${problem}`);
 }
 
-async function checkEvents(ctx: ApiContext, events: string[]): Promise<void> {
+/** `subscribed`: the webhook's current patterns; an archived type among them may be sent again. */
+async function checkEvents(ctx: ApiContext, events: string[], subscribed: readonly string[]): Promise<void> {
   for (const [i, pattern] of events.entries()) {
     if (!isEventPattern(pattern))
       throw invalid(`events[${i}]: "${pattern}" is not an event type name, prefix.* or *`);
@@ -76,7 +77,7 @@ async function checkEvents(ctx: ApiContext, events: string[]): Promise<void> {
   for (const [i, pattern] of events.entries()) {
     if (isWildcard(pattern)) continue;
     const type = await ctx.store.getEventType(pattern);
-    if (!type || type.archivedAt !== null) {
+    if (!type || (type.archivedAt !== null && !subscribed.includes(pattern))) {
       throw new ApiError('unknown_event_type', `events[${i}]: "${pattern}" is not in the event type catalog`);
     }
   }
@@ -97,7 +98,7 @@ export async function webhookSettingsFrom(
   ctx: ApiContext,
   body: WebhookBody,
   creating: boolean,
-  currentAuthUsername: string | null = null,
+  current: Pick<WebhookSettings, 'authUsername' | 'events'> | null = null,
 ): Promise<Partial<WebhookSettings>> {
   const out: Partial<WebhookSettings> = {};
   if (body.url !== undefined && body.callbackUrl !== undefined && body.url !== body.callbackUrl) {
@@ -106,13 +107,17 @@ export async function webhookSettingsFrom(
   const url = body.url ?? body.callbackUrl;
   if (url !== undefined) {
     const problem = urlProblem(url, ctx.dev);
-    if (problem) throw invalid(`url: ${problem}`);
+    // Name the field as it was sent: a client using the alias looks for "callbackUrl".
+    if (problem) throw invalid(`${body.url === undefined ? 'callbackUrl' : 'url'}: ${problem}`);
+    const blocked = await ctx.addressGuard?.urlProblem(url);
+    if (blocked) throw invalid(`${body.url === undefined ? 'callbackUrl' : 'url'}: ${blocked}`);
     out.url = url;
   } else if (creating) {
     throw invalid('url: is required');
   }
   if (body.events !== undefined) {
-    await checkEvents(ctx, body.events);
+    // Archiving a type keeps existing subscriptions, so a PATCH re-sending them is no new one.
+    await checkEvents(ctx, body.events, current?.events ?? []);
     out.events = [...new Set(body.events)];
   }
   if (body.description !== undefined) out.description = body.description;
@@ -127,7 +132,7 @@ export async function webhookSettingsFrom(
       out.authUsername = null;
       out.authPassword = null;
     } else {
-      const username = body.authUsername ?? currentAuthUsername;
+      const username = body.authUsername ?? current?.authUsername ?? null;
       if (username === null) throw invalid('authUsername: is required with authPassword');
       out.authUsername = username;
       if (body.authPassword !== undefined || creating)

@@ -7,7 +7,9 @@ import { serveCommand } from './serve.js';
 const program = new Command('hookline')
   .description('Webhook delivery: signed, retried, observable')
   .version(VERSION)
-  .showHelpAfterError(false);
+  .showHelpAfterError(false)
+  // A usage mistake is one line: commander puts its "(Did you mean --port?)" on a second one.
+  .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/\s*\n\s*/g, ' ')}\n`) });
 
 program
   .command('serve')

@@ -22,9 +22,23 @@ export function envelope(id: string, input: MessageInput, createdAt: number): st
   });
 }
 
-/** Tells an idempotent repeat (same content) from a conflicting reuse of the same key. */
+/** JSON text with object keys sorted at every level: equal JSON values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    const obj = value as Record<string, unknown>;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Tells an idempotent repeat (same content) from a conflicting reuse of the same key. Compares JSON
+ * values, not texts: a client that retries with its object keys in another order repeats itself.
+ */
 export function contentHash(input: MessageInput): string {
   return createHash('sha256')
-    .update(JSON.stringify([input.type, input.data, input.previousData, input.callbackUrl]))
+    .update(canonicalJson([input.type, input.data, input.previousData, input.callbackUrl]))
     .digest('base64url');
 }

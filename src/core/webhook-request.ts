@@ -15,8 +15,10 @@ export interface RequestSpec {
 
 /** The headers of one attempt, exactly as API.md "What a webhook receives" lists them. */
 export function webhookHeaders(spec: RequestSpec): Record<string, string> {
-  // Custom headers first so that nothing they say can replace a header Hookline owns.
-  const headers: Record<string, string> = { ...spec.customHeaders };
+  // Custom headers first so that nothing they say can replace a header Hookline owns. Names are
+  // lowercased like Hookline's own: `X-Sig` beside `x-sig` would send both values on one header.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(spec.customHeaders)) headers[name.toLowerCase()] = value;
   headers['content-type'] = 'application/json';
   headers['user-agent'] = spec.userAgent;
   headers['webhook-id'] = spec.messageId;

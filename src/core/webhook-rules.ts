@@ -27,6 +27,9 @@ export function headerValueProblem(value: string): string | null {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return 'must not contain control characters (CR, LF, NUL…)';
+    // Header values travel as bytes: beyond Latin-1 the HTTP client refuses to send them at all,
+    // so every attempt would fail; refuse them here instead.
+    if (c > 0xff) return 'must contain only characters an HTTP header can carry (Latin-1)';
   }
   return null;
 }
@@ -34,6 +37,12 @@ export function headerValueProblem(value: string): string | null {
 /** Scheme, shape and credentials of a target URL. Address checks live with the delivery guard. */
 export function urlProblem(raw: string, allowHttp: boolean): string | null {
   if (raw.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  // The URL parser silently drops tabs/newlines and trims spaces, so "https://exa\tmple.com" would be
+  // shown as registered yet sent to example.com: refuse them instead of storing a misleading URL.
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return 'must not contain spaces or control characters';
+  }
   let url: URL;
   try {
     url = new URL(raw);

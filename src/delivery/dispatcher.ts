@@ -29,6 +29,8 @@ export interface DispatcherEvents {
 
 /** Extra lease time beyond the attempt's timeout, for recording its result. */
 const LEASE_SLACK_MS = 2000;
+/** After a tick that started attempts and left due work: how soon to look again (see #armRecheck). */
+const RECHECK_MIN_MS = 20;
 
 /**
  * Claims due deliveries, runs their attempts concurrently within global and per-webhook limits,
@@ -43,6 +45,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #again = false;
   #stopping = false;
   #timer: NodeJS.Timeout | null = null;
+  #recheck: NodeJS.Timeout | null = null;
+  #recheckMs = RECHECK_MIN_MS;
+  #rechecking = false;
   #buffer: { record: AttemptRecord; done: () => void }[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
@@ -75,6 +80,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#recheck) clearTimeout(this.#recheck);
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, graceMs);
@@ -94,6 +100,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.#timer = null;
     }
     let nextTokenInMs: number | null = null;
+    let launched = false;
     try {
       do {
         this.#again = false;
@@ -111,9 +118,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           perWebhookDefault: this.#o.maxPerWebhook,
         });
         for (const c of claimed) this.#launch(c);
+        if (claimed.length > 0) launched = true;
         if (claimed.length > 0 && claimed.length >= Math.min(free, 500)) this.#again = true;
       } while (this.#again && !this.#stopping);
-      await this.#armTimer(nextTokenInMs);
+      this.#armRecheck(launched, await this.#armTimer(nextTokenInMs));
     } catch (err) {
       this.#o.log.error({ err }, 'dispatcher: claiming failed; retrying after the poll interval');
       this.#arm(this.#o.pollIntervalMs);
@@ -123,8 +131,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (this.#again) this.wake();
   }
 
-  async #armTimer(nextTokenInMs: number | null): Promise<void> {
-    if (this.#stopping) return;
+  /** Arms the poll timer; true when due work is left (unclaimed, or in flight). */
+  async #armTimer(nextTokenInMs: number | null): Promise<boolean> {
+    if (this.#stopping) return false;
     const due = await this.#o.store.nextDueAt();
     const now = this.#o.clock.now();
     // Due work that was not claimed is waiting on a limit: completions and token refills wake us.
@@ -132,6 +141,30 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       due !== null && due > now ? Math.min(due - now, this.#o.pollIntervalMs) : this.#o.pollIntervalMs;
     if (nextTokenInMs !== null) delay = Math.min(delay, Math.ceil(nextTokenInMs) + 1);
     this.#arm(delay);
+    return due !== null && due <= now;
+  }
+
+  /**
+   * A claim reads a bounded window of the oldest due rows, and one webhook's backlog can fill it:
+   * when one of that webhook's attempts has just finished, it takes its free slot and the due work
+   * of other webhooks behind its backlog goes unseen. If every wake-up comes from that webhook's own
+   * completions (a dead endpoint's timeouts, a busy endpoint's answers), the others starve. So after
+   * a tick that started attempts and left due work, look again on a timer that ticks do not reset:
+   * by then that webhook is saturated and the claim skips its rows. Backs off (up to the poll
+   * interval) while these second looks find nothing.
+   */
+  #armRecheck(launched: boolean, dueLeft: boolean): void {
+    if (this.#rechecking) {
+      this.#rechecking = false;
+      this.#recheckMs = launched ? RECHECK_MIN_MS : Math.min(this.#recheckMs * 2, this.#o.pollIntervalMs);
+    }
+    if (this.#recheck || this.#stopping || !launched || !dueLeft) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = null;
+      this.#rechecking = true;
+      this.wake();
+    }, this.#recheckMs);
+    this.#recheck.unref();
   }
 
   #arm(delay: number): void {

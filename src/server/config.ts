@@ -1,3 +1,5 @@
+import { DEFAULT_API_RATE_LIMIT, parseRateLimit, type RateLimit } from '../api/rate-limit.js';
+import { type Cidr, parseCidrList } from '../core/address-policy.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseDurationList } from '../core/durations.js';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -8,12 +10,18 @@ export interface ServerConfig {
   host: string;
   dbPath: string;
   databaseUrl: string | null;
+  /** PostgreSQL schema for Hookline's tables (HOOKLINE_DATABASE_SCHEMA); null: the server's search_path. */
+  databaseSchema: string | null;
   dev: boolean;
   role: Role;
   adminKey: string | null;
   encryptionKey: string | null;
   retryScheduleMs: number[];
   logLevel: string;
+  /** HOOKLINE_ALLOW_ADDRESSES: blocks production mode may send to although not globally routable. */
+  allowAddresses: Cidr[];
+  /** HOOKLINE_API_RATE_LIMIT: per API key; null when `off`. */
+  apiRateLimit: RateLimit | null;
 }
 
 /** A configuration mistake the user can fix; the CLI prints its message as one line. */
@@ -49,6 +57,20 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
       throw new ConfigError(`HOOKLINE_RETRY_SCHEDULE: ${(err as Error).message}`);
     }
   }
+  let allowAddresses: Cidr[] = [];
+  try {
+    allowAddresses = parseCidrList(env.HOOKLINE_ALLOW_ADDRESSES ?? '');
+  } catch (err) {
+    throw new ConfigError(`HOOKLINE_ALLOW_ADDRESSES: ${(err as Error).message}`);
+  }
+  let apiRateLimit: RateLimit | null = DEFAULT_API_RATE_LIMIT;
+  if (env.HOOKLINE_API_RATE_LIMIT) {
+    try {
+      apiRateLimit = parseRateLimit(env.HOOKLINE_API_RATE_LIMIT);
+    } catch (err) {
+      throw new ConfigError(`HOOKLINE_API_RATE_LIMIT: ${(err as Error).message}`);
+    }
+  }
   const databaseUrl = flags.databaseUrl ?? env.HOOKLINE_DATABASE_URL ?? null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('--database-url must start with postgres:// or postgresql://');
@@ -58,12 +80,15 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     host: flags.host ?? env.HOOKLINE_HOST ?? '127.0.0.1',
     dbPath: flags.db ?? env.HOOKLINE_DB ?? './hookline.db',
     databaseUrl,
+    databaseSchema: env.HOOKLINE_DATABASE_SCHEMA || null,
     dev: flags.dev ?? ['1', 'true'].includes(env.HOOKLINE_DEV ?? ''),
     role: role as Role,
     adminKey: env.HOOKLINE_ADMIN_KEY || null,
     encryptionKey: env.HOOKLINE_ENCRYPTION_KEY || null,
     retryScheduleMs,
     logLevel: env.HOOKLINE_LOG_LEVEL ?? 'info',
+    allowAddresses,
+    apiRateLimit,
   };
   if (config.databaseUrl === null && config.role !== 'all') {
     throw new ConfigError(

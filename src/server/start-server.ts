@@ -2,12 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app.js';
 import type { ApiContext } from '../api/context.js';
+import { KeyRateLimiter } from '../api/rate-limit.js';
 import { newTenant } from '../api/routes/tenants.js';
+import { AddressPolicy } from '../core/address-policy.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { DEFAULT_TENANT } from '../core/model.js';
 import { PayloadSchemas } from '../core/payload-schema.js';
+import { AddressGuard, type HostLookup } from '../delivery/address-guard.js';
 import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js';
 import { createSender } from '../delivery/http-sender.js';
+import { WorkAnnouncer } from '../delivery/work-announcer.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminKey } from './admin-key.js';
 import { ConfigError, type ServerConfig } from './config.js';
@@ -31,6 +35,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Limits and poll interval of the delivery side (tests and benchmarks tune them). */
   dispatcher?: Partial<Pick<DispatcherOptions, 'maxInFlight' | 'maxPerWebhook' | 'pollIntervalMs'>>;
+  /** DNS for production mode's address guard (registration and every connection); tests inject it. */
+  lookup?: HostLookup;
+  /** Registration-time lookup timeout (default 2 s). */
+  lookupTimeoutMs?: number;
 }
 
 async function listen(app: FastifyInstance, config: ServerConfig): Promise<string> {
@@ -50,26 +58,40 @@ async function listen(app: FastifyInstance, config: ServerConfig): Promise<strin
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const store = await openStore(config);
-  const sender = createSender();
+  // Production mode checks every target address, at registration and at each connection.
+  const addressGuard = config.dev
+    ? null
+    : new AddressGuard({
+        policy: new AddressPolicy(config.allowAddresses),
+        lookup: opts.lookup,
+        lookupTimeoutMs: opts.lookupTimeoutMs,
+      });
+  const sender = createSender(addressGuard ? { connect: addressGuard.connector() } : {});
+  let stopWatching: (() => Promise<void>) | null = null;
   try {
     const box = loadSecretBox({
       encryptionKey: config.encryptionKey,
       dbPath: config.databaseUrl ? null : config.dbPath,
     });
     await verifySecretBox(store, box);
-    const admin = await resolveAdminKey(store, config.adminKey);
     let dispatcher: Dispatcher | null = null;
+    let announcer: WorkAnnouncer | null = null;
     const userAgent = `Hookline/${VERSION}`;
     const ctx: ApiContext = {
       store,
       box,
       clock,
       dev: config.dev,
-      adminKeyHash: admin.hash,
+      adminKeyHash: '', // set once listening (below)
       schemas: new PayloadSchemas(),
       sender,
       userAgent,
-      wake: () => dispatcher?.wake(),
+      wake: () => {
+        dispatcher?.wake();
+        announcer?.announce();
+      },
+      addressGuard,
+      rateLimiter: config.apiRateLimit ? new KeyRateLimiter(config.apiRateLimit) : null,
     };
     if (!(await store.getTenant(DEFAULT_TENANT)))
       await store.createTenant(newTenant(ctx, DEFAULT_TENANT, 'Default'));
@@ -90,7 +112,22 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         ...opts.dispatcher,
       });
     }
+    const log = app.log as Logger;
+    announcer = new WorkAnnouncer(store, (err) =>
+      log.warn({ err }, 'announcing work to other processes failed'),
+    );
+    if (dispatcher && store.kind === 'postgres') {
+      const d = dispatcher;
+      stopWatching = await store.watchForWork(
+        () => d.wake(),
+        (err) => log.warn({ err }, 'work notifications: connection lost; reconnecting'),
+      );
+    }
     await listen(app, config);
+    // Only a start that got this far may generate the admin key: one stored by a start that then
+    // failed (port in use…) would never be printed, locking the admin out of the database.
+    const admin = await resolveAdminKey(store, config.adminKey);
+    ctx.adminKeyHash = admin.hash;
     dispatcher?.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -105,6 +142,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       close() {
         closing ??= (async () => {
           await app.close();
+          await stopWatching?.();
           await dispatcher?.stop();
           await sender.close();
           await store.close();
@@ -113,6 +151,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       },
     };
   } catch (err) {
+    await stopWatching?.();
     await sender.close();
     await store.close();
     throw err;

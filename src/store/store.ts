@@ -137,6 +137,13 @@ export interface Store {
   claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]>;
   /** Earliest next_attempt_at of a PENDING delivery, or null when none is pending. */
   nextDueAt(): Promise<number | null>;
+  /**
+   * Tells other processes sharing this store that work may be due now (PostgreSQL NOTIFY after a
+   * publish, requeue or reactivation). A no-op where one process does everything (SQLite).
+   */
+  announceWork(): Promise<void>;
+  /** Calls `listener` whenever another process announces work; resolves to a stop function. */
+  watchForWork(listener: () => void, onError?: (err: Error) => void): Promise<() => Promise<void>>;
   /** Records attempts and moves their deliveries on (retry, success, failure, suspension): one transaction. */
   recordAttempts(records: AttemptRecord[], now: number): Promise<void>;
 

@@ -1,14 +1,15 @@
 import { Webhook as Verifier } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../support/backends.js';
 import { Receiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-describe('delivery basics', () => {
+describeEachBackend('delivery basics', (backend) => {
   let t: TestServer;
   let rx: Receiver;
   beforeAll(async () => {
     rx = await new Receiver().start();
-    t = await startTestServer();
+    t = await startTestServer({ backend });
     await t.admin.post('/v1/event-types', { name: 'invoice.paid' });
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { conflict, invalid, notFound } from '../../core/errors.js';
 import { isEventTypeName } from '../../core/event-types.js';
 import type { EventType } from '../../core/model.js';
-import { requireAdmin } from '../auth.js';
+import { adminOnly } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { eventTypeJson, pageJson } from '../presenters.js';
 import { AnyJson, errorResponses, ListQuery, listOf, Nullable, Text } from '../schemas.js';
@@ -50,6 +50,7 @@ export function eventTypeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: EventTypeBody & { name: string } }>(
     '/v1/event-types',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['event-types'],
         body: Type.Object(
@@ -65,7 +66,6 @@ export function eventTypeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      requireAdmin(req);
       const body = req.body;
       if (!isEventTypeName(body.name)) {
         throw invalid(
@@ -121,6 +121,7 @@ export function eventTypeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: { name: string }; Body: EventTypeBody }>(
     '/v1/event-types/:name',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['event-types'],
         params: Params,
@@ -137,7 +138,6 @@ export function eventTypeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      requireAdmin(req);
       const current = await ctx.store.getEventType(req.params.name);
       if (!current) throw notFound('event type');
       checkSchemaAndExample(ctx, req.body, current);
@@ -158,9 +158,8 @@ export function eventTypeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Delete archives: publishing the type is refused from now on; subscriptions stay.
   app.delete<{ Params: { name: string } }>(
     '/v1/event-types/:name',
-    { schema: { tags: ['event-types'], params: Params, response: errorResponses } },
+    { preValidation: adminOnly, schema: { tags: ['event-types'], params: Params, response: errorResponses } },
     async (req, reply) => {
-      requireAdmin(req);
       const current = await ctx.store.getEventType(req.params.name);
       if (!current) throw notFound('event type');
       if (current.archivedAt === null) {

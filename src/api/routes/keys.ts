@@ -4,7 +4,7 @@ import { generateApiKey, hashApiKey } from '../../core/api-keys.js';
 import { iso } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { requireAdmin } from '../auth.js';
+import { adminOnly } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses, Nullable, Text } from '../schemas.js';
 
@@ -20,6 +20,7 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: { tid: string }; Body: { name?: string | null } | undefined }>(
     '/v1/tenants/:tid/keys',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['keys'],
         params: Type.Object({ tid: Type.String() }),
@@ -30,7 +31,6 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      requireAdmin(req);
       if (!(await ctx.store.getTenant(req.params.tid))) throw notFound('tenant');
       const key = generateApiKey('tenant');
       const record = {
@@ -54,6 +54,7 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<{ Params: { tid: string; key_id: string } }>(
     '/v1/tenants/:tid/keys/:key_id',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['keys'],
         params: Type.Object({ tid: Type.String(), key_id: Type.String() }),
@@ -61,7 +62,6 @@ export function keyRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      requireAdmin(req);
       if (!(await ctx.store.deleteApiKey(req.params.tid, req.params.key_id))) throw notFound('key');
       return reply.code(204).send();
     },

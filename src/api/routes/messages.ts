@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ApiError, notFound } from '../../core/errors.js';
 
-import { requireAdmin, tenantScope } from '../auth.js';
+import { adminOnly, tenantScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { deliveryJson, messageJson, pageJson, publishedJson } from '../presenters.js';
 import { MAX_BATCH_BYTES, MessageBody, type MessageBodyShape, publish } from '../publish.js';
@@ -34,6 +34,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
       `${base}/messages`,
       {
         config: { allowNul: true },
+        preValidation: adminOnly,
         schema: {
           tags: ['messages'],
           body: MessageBody,
@@ -44,7 +45,6 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
       },
       async (req, reply) => {
-        requireAdmin(req);
         const tenantId = await tenantScope(ctx, req);
         const [result] = await publish(ctx, tenantId, [req.body], req.headers['idempotency-key'] ?? null, '');
         if (!result) throw new ApiError('internal', 'publish returned nothing');
@@ -57,6 +57,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
       {
         bodyLimit: MAX_BATCH_BYTES,
         config: { allowNul: true },
+        preValidation: adminOnly,
         schema: {
           tags: ['messages'],
           body: Type.Object(
@@ -67,7 +68,6 @@ export function messageRoutes(app: FastifyInstance, ctx: ApiContext): void {
         },
       },
       async (req, reply) => {
-        requireAdmin(req);
         const tenantId = await tenantScope(ctx, req);
         const results = await publish(ctx, tenantId, req.body.messages, null, 'messages');
         return reply.code(202).send({ data: results.map((r) => publishedJson(r.message)) });

@@ -4,7 +4,7 @@ import { conflict, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { DEFAULT_TENANT, type Tenant } from '../../core/model.js';
 import { generateSecret } from '../../core/secrets.js';
-import { requireAdmin } from '../auth.js';
+import { adminOnly } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { pageJson, tenantJson } from '../presenters.js';
 import { errorResponses, ListQuery, listOf, TenantIdParam, Text } from '../schemas.js';
@@ -34,6 +34,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: { id?: string; name: string } }>(
     '/v1/tenants',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['tenants'],
         body: Type.Object(
@@ -44,7 +45,6 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      requireAdmin(req);
       const tenant = newTenant(ctx, req.body.id ?? newId('tn'), req.body.name);
       if (!(await ctx.store.createTenant(tenant))) throw conflict(`id: tenant "${tenant.id}" already exists`);
       return reply.code(201).send(tenantJson(tenant));
@@ -54,6 +54,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/v1/tenants',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['tenants'],
         querystring: Type.Object(ListQuery, { additionalProperties: false }),
@@ -61,7 +62,6 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      requireAdmin(req);
       const page = await ctx.store.listTenants({ limit: req.query.limit, cursor: req.query.cursor ?? null });
       return pageJson(page, tenantJson);
     },
@@ -69,9 +69,11 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: { tid: string } }>(
     '/v1/tenants/:tid',
-    { schema: { tags: ['tenants'], params: Params, response: { 200: TenantJson, ...errorResponses } } },
+    {
+      preValidation: adminOnly,
+      schema: { tags: ['tenants'], params: Params, response: { 200: TenantJson, ...errorResponses } },
+    },
     async (req) => {
-      requireAdmin(req);
       const tenant = await ctx.store.getTenant(req.params.tid);
       if (!tenant) throw notFound('tenant');
       return tenantJson(tenant);
@@ -81,6 +83,7 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: { tid: string }; Body: { name?: string } }>(
     '/v1/tenants/:tid',
     {
+      preValidation: adminOnly,
       schema: {
         tags: ['tenants'],
         params: Params,
@@ -89,7 +92,6 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      requireAdmin(req);
       const tenant = await ctx.store.updateTenant(req.params.tid, { name: req.body.name }, ctx.clock.now());
       if (!tenant) throw notFound('tenant');
       return tenantJson(tenant);
@@ -98,9 +100,8 @@ export function tenantRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: { tid: string } }>(
     '/v1/tenants/:tid',
-    { schema: { tags: ['tenants'], params: Params, response: errorResponses } },
+    { preValidation: adminOnly, schema: { tags: ['tenants'], params: Params, response: errorResponses } },
     async (req, reply) => {
-      requireAdmin(req);
       if (req.params.tid === DEFAULT_TENANT) throw conflict('tid: the default tenant cannot be deleted');
       if (!(await ctx.store.deleteTenant(req.params.tid))) throw notFound('tenant');
       return reply.code(204).send();

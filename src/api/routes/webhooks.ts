@@ -137,7 +137,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (status !== undefined && status !== 'ACTIVE' && status !== 'DISABLED') {
           throw invalid('status: must be "ACTIVE" or "DISABLED" (SUSPENDED is set by the server)');
         }
-        const patch: Partial<Webhook> = await webhookSettingsFrom(ctx, rest, false, current.authUsername);
+        const patch: Partial<Webhook> = await webhookSettingsFrom(ctx, rest, false, current);
         const now = ctx.clock.now();
         let updated = await ctx.store.updateWebhook(tenantId, current.id, patch, now);
         if (status !== undefined && status !== current.status) {

@@ -7,7 +7,7 @@ const REQUEUE_SET = `status = CASE WHEN webhook_id IS NULL OR
       (SELECT status FROM webhooks w WHERE w.id = deliveries.webhook_id) = 'ACTIVE' THEN 'PENDING' ELSE 'HELD' END,
     next_attempt_at = CASE WHEN webhook_id IS NULL OR
       (SELECT status FROM webhooks w WHERE w.id = deliveries.webhook_id) = 'ACTIVE' THEN @now ELSE NULL END,
-    retry_base = attempt_count, updated_at = @now`;
+    retry_base = attempt_count, first_attempt_at = NULL, updated_at = @now`;
 
 /**
  * Finished deliveries of the message go back in the queue. Given a webhook that matches the
@@ -26,7 +26,8 @@ export function redeliverMessage(
         .prepare(
           `UPDATE deliveries SET ${REQUEUE_SET}
            WHERE tenant_id = @tenantId AND message_id = @messageId AND status IN ('SUCCEEDED', 'FAILED')
-             AND (@webhookId IS NULL OR webhook_id = @webhookId)`,
+             AND (@webhookId IS NULL OR webhook_id = @webhookId)
+             AND (webhook_id IS NULL OR EXISTS (SELECT 1 FROM webhooks w WHERE w.id = deliveries.webhook_id))`,
         )
         .run({ tenantId, messageId, webhookId, now }).changes;
       if (webhookId === null) return requeued;

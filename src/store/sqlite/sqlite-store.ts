@@ -228,7 +228,7 @@ export class SqliteStore implements Store {
         if (status === 'ACTIVE') {
           this.db
             .prepare(
-              `UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, retry_base = attempt_count, updated_at = ?
+              `UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, retry_base = attempt_count, first_attempt_at = NULL, updated_at = ?
              WHERE tenant_id = ? AND webhook_id = ?
                AND (status = 'HELD' OR (status = 'FAILED' AND (? IS NULL OR last_attempt_at > ?)))`,
             )
@@ -294,6 +294,13 @@ export class SqliteStore implements Store {
 
   async nextDueAt(): Promise<number | null> {
     return inspection.nextDueAt(this.db);
+  }
+
+  // One process owns an SQLite file: the in-process wake-up is all there is to do.
+  async announceWork(): Promise<void> {}
+
+  async watchForWork(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
