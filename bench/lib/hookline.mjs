@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { EVENT_TYPE, makeData, nowMs } from './payload.mjs';
-import { memoryMb, spawnTracked, stopProcess } from './processes.mjs';
+import { isShuttingDown, memoryMb, spawnTracked, stopProcess } from './processes.mjs';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export const ADMIN_KEY = `hk_admin_bench_${randomBytes(16).toString('hex')}`;
@@ -69,7 +69,7 @@ export class Hookline {
     child.stdout.on('data', onLog);
     child.stderr.on('data', onLog);
     child.once('exit', (code, signal) => {
-      if (!hl.#stopping) {
+      if (!hl.#stopping && !isShuttingDown()) {
         hl.crashed = { code, signal, tail: hl.#tail.slice(-2000) };
         process.stderr.write(`\nbench: ${name} (pid ${hl.pid}) exited unexpectedly (${code ?? signal})\n`);
       }

@@ -91,5 +91,13 @@ export async function paced({ rate, seconds, maxInFlight = 512, send }) {
   }
   const sendSeconds = (performance.now() - start) / 1000;
   await Promise.all(settled);
-  return { sent: total - skipped, skipped, failed, firstError: firstError?.message ?? null, sendSeconds };
+  const settleSeconds = (performance.now() - start) / 1000;
+  return {
+    sent: total - skipped,
+    skipped,
+    failed,
+    firstError: firstError?.message ?? null,
+    sendSeconds,
+    settleSeconds,
+  };
 }

@@ -5,6 +5,10 @@ import { readFileSync } from 'node:fs';
 
 const children = new Set();
 const cleanups = [];
+let shuttingDown = false;
+
+/** True once the harness is killing everything: exits after that were asked for. */
+export const isShuttingDown = () => shuttingDown;
 
 function track(child, name) {
   child.benchName = name;
@@ -33,6 +37,7 @@ export async function stopProcess(child, signal = 'SIGKILL') {
 
 /** Synchronous: safe in an 'exit' handler. */
 export function killAll() {
+  shuttingDown = true;
   for (const child of children) {
     try {
       child.kill('SIGKILL');
@@ -50,21 +55,32 @@ export function onCleanup(fn) {
   };
 }
 
-export async function cleanup() {
-  killAll();
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      process.stderr.write(`bench: clean-up step failed: ${err.message}\n`);
+let cleaning = null;
+let interrupted = false;
+
+/** Kills every process, then runs the clean-up steps; every caller awaits the same run. */
+export function cleanup() {
+  cleaning ??= (async () => {
+    killAll();
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        process.stderr.write(`bench: clean-up step failed: ${err.message}\n`);
+      }
     }
-  }
+  })();
+  return cleaning;
 }
+
+/** True after Ctrl-C (SIGINT), SIGTERM or SIGHUP. */
+export const wasInterrupted = () => interrupted;
 
 export function installExitHandlers() {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(signal, () => {
+      interrupted = true;
       process.stderr.write(`\nbench: ${signal}: stopping every process it started…\n`);
       cleanup().finally(() => process.exit(130));
     });

@@ -43,8 +43,16 @@ export class Receiver {
   #call(cmd, args = {}) {
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
+      if (!this.child.connected) {
+        reject(new Error('receiver is gone'));
+        return;
+      }
       this.#pending.set(id, { resolve, reject });
-      this.child.send({ id, cmd, ...args });
+      this.child.send({ id, cmd, ...args }, (err) => {
+        if (!err) return;
+        this.#pending.delete(id);
+        reject(err);
+      });
     });
   }
 
@@ -65,9 +73,14 @@ export class Receiver {
   /**
    * Waits until `n` distinct deliveries have arrived on `prefix`. Gives up after `timeoutMs`, or when
    * nothing new arrived for `stallMs`; returns the count either way (the caller reports a shortfall).
-   * Calls `progress(count)` every `progressMs`.
+   * Calls `onPoll(count)` at each poll (every 50 ms) and `progress(count)` every `progressMs`; stops
+   * early when `abort()` returns something truthy (a crashed server).
    */
-  async waitFor(prefix, n, { timeoutMs = 600_000, stallMs = 60_000, progressMs = 5000, progress } = {}) {
+  async waitFor(
+    prefix,
+    n,
+    { timeoutMs = 600_000, stallMs = 30_000, progressMs = 5000, progress, onPoll, abort } = {},
+  ) {
     const start = performance.now();
     let lastChange = start;
     let lastReport = start;
@@ -75,7 +88,9 @@ export class Receiver {
     for (;;) {
       const { unique } = await this.count(prefix);
       const t = performance.now();
+      onPoll?.(unique);
       if (unique >= n) return { unique, complete: true };
+      if (abort?.()) return { unique, complete: false };
       if (unique !== seen) {
         seen = unique;
         lastChange = t;

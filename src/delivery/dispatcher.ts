@@ -29,8 +29,6 @@ export interface DispatcherEvents {
 
 /** Extra lease time beyond the attempt's timeout, for recording its result. */
 const LEASE_SLACK_MS = 2000;
-/** After a tick that started attempts and left due work: how soon to look again (see #armRecheck). */
-const RECHECK_MIN_MS = 20;
 
 /**
  * Claims due deliveries, runs their attempts concurrently within global and per-webhook limits,
@@ -45,9 +43,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #again = false;
   #stopping = false;
   #timer: NodeJS.Timeout | null = null;
-  #recheck: NodeJS.Timeout | null = null;
-  #recheckMs = RECHECK_MIN_MS;
-  #rechecking = false;
   #buffer: { record: AttemptRecord; done: () => void }[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
@@ -80,7 +75,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async stop(graceMs = 10_000): Promise<void> {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#recheck) clearTimeout(this.#recheck);
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, graceMs);
@@ -100,7 +94,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.#timer = null;
     }
     let nextTokenInMs: number | null = null;
-    let launched = false;
     try {
       do {
         this.#again = false;
@@ -118,10 +111,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           perWebhookDefault: this.#o.maxPerWebhook,
         });
         for (const c of claimed) this.#launch(c);
-        if (claimed.length > 0) launched = true;
-        if (claimed.length > 0 && claimed.length >= Math.min(free, 500)) this.#again = true;
+        // Claim again while claims yield: the webhooks this one filled now count as saturated, so
+        // the next claim looks past their backlog (a dead endpoint's) to everyone else's due work.
+        if (claimed.length > 0) this.#again = true;
       } while (this.#again && !this.#stopping);
-      this.#armRecheck(launched, await this.#armTimer(nextTokenInMs));
+      await this.#armTimer(nextTokenInMs);
     } catch (err) {
       this.#o.log.error({ err }, 'dispatcher: claiming failed; retrying after the poll interval');
       this.#arm(this.#o.pollIntervalMs);
@@ -131,9 +125,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (this.#again) this.wake();
   }
 
-  /** Arms the poll timer; true when due work is left (unclaimed, or in flight). */
-  async #armTimer(nextTokenInMs: number | null): Promise<boolean> {
-    if (this.#stopping) return false;
+  async #armTimer(nextTokenInMs: number | null): Promise<void> {
+    if (this.#stopping) return;
     const due = await this.#o.store.nextDueAt();
     const now = this.#o.clock.now();
     // Due work that was not claimed is waiting on a limit: completions and token refills wake us.
@@ -141,30 +134,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       due !== null && due > now ? Math.min(due - now, this.#o.pollIntervalMs) : this.#o.pollIntervalMs;
     if (nextTokenInMs !== null) delay = Math.min(delay, Math.ceil(nextTokenInMs) + 1);
     this.#arm(delay);
-    return due !== null && due <= now;
-  }
-
-  /**
-   * A claim reads a bounded window of the oldest due rows, and one webhook's backlog can fill it:
-   * when one of that webhook's attempts has just finished, it takes its free slot and the due work
-   * of other webhooks behind its backlog goes unseen. If every wake-up comes from that webhook's own
-   * completions (a dead endpoint's timeouts, a busy endpoint's answers), the others starve. So after
-   * a tick that started attempts and left due work, look again on a timer that ticks do not reset:
-   * by then that webhook is saturated and the claim skips its rows. Backs off (up to the poll
-   * interval) while these second looks find nothing.
-   */
-  #armRecheck(launched: boolean, dueLeft: boolean): void {
-    if (this.#rechecking) {
-      this.#rechecking = false;
-      this.#recheckMs = launched ? RECHECK_MIN_MS : Math.min(this.#recheckMs * 2, this.#o.pollIntervalMs);
-    }
-    if (this.#recheck || this.#stopping || !launched || !dueLeft) return;
-    this.#recheck = setTimeout(() => {
-      this.#recheck = null;
-      this.#rechecking = true;
-      this.wake();
-    }, this.#recheckMs);
-    this.#recheck.unref();
   }
 
   #arm(delay: number): void {
@@ -184,7 +153,6 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       this.#inFlight--;
       if (webhookId) this.#limiter.release(webhookId);
       if (this.#inFlight === 0) this.#idle?.();
-      this.wake();
     };
     attemptOnce(c, this.#o).then(
       (record) => {
@@ -195,6 +163,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.
         this.#o.log.error({ err, delivery: c.delivery.id }, 'dispatcher: attempt crashed');
         finish();
+        this.wake();
       },
     );
   }
@@ -216,7 +185,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
+        // Free every slot of the batch, then look for work once: waking per record claimed for the
+        // first freed slot alone (a claim runs synchronously), then again for all the others.
         for (const b of batch) b.done();
+        this.wake();
       }
     })();
     try {

@@ -11,7 +11,7 @@ import { LoadReceiver } from './load-receiver.js';
  * be at least 90% of the rate without it.
  */
 const HEALTHY = 10;
-const MESSAGES = 1000;
+const MESSAGES = 2000;
 const BATCH = 1000;
 const MIN_RATIO = 0.9;
 

@@ -49,7 +49,7 @@ export async function claimDue(pool: Pool, req: ClaimRequest): Promise<ClaimedDe
   const claimed = await transaction(pool, async (c) => {
     stranded.length = 0; // a retried transaction starts over
     const candidates = (
-      await rows(c, CANDIDATES, [req.now, [...req.exclude], Math.min(req.limit * 4, 2000)])
+      await rows(c, CANDIDATES, [req.now, [...req.exclude], Math.min(req.limit * 2, 100)])
     ).map(
       (r): Candidate => ({
         id: String(r.id),

@@ -5,40 +5,63 @@ import type { Db } from './open-database.js';
 const CALLBACK_TIMEOUT_MS = 5000;
 
 /**
- * Picks due deliveries oldest-first, skipping webhooks that are saturated, and takes at most
- * each webhook's free slots, so a webhook with a deep backlog cannot crowd out the others.
+ * Webhooks with PENDING work, each with its earliest next_attempt_at: a loose index scan, one seek
+ * per webhook, however deep a webhook's backlog is. The NULL group is the callback deliveries.
+ */
+const PENDING_WEBHOOKS = `
+  WITH RECURSIVE w(id, due) AS (
+    SELECT * FROM (SELECT webhook_id, next_attempt_at FROM deliveries WHERE status = 'PENDING' AND webhook_id IS NOT NULL
+      ORDER BY webhook_id, next_attempt_at LIMIT 1)
+    UNION ALL
+    SELECT (SELECT webhook_id FROM deliveries d WHERE d.status = 'PENDING' AND d.webhook_id > w.id
+              ORDER BY d.webhook_id, d.next_attempt_at LIMIT 1),
+           (SELECT next_attempt_at FROM deliveries d WHERE d.status = 'PENDING' AND d.webhook_id > w.id
+              ORDER BY d.webhook_id, d.next_attempt_at LIMIT 1)
+    FROM w WHERE w.id IS NOT NULL
+  )
+  SELECT w.id, w.due, h.rate_limit_per_sec AS rate FROM w CROSS JOIN webhooks h ON h.id = w.id WHERE w.id IS NOT NULL AND w.due <= ?`;
+
+/** One webhook's due, unleased deliveries, oldest first (its in-flight ones are skipped in passing). */
+const DUE_OF_WEBHOOK = `
+  SELECT id, next_attempt_at AS due FROM deliveries
+  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+  ORDER BY next_attempt_at LIMIT ?`;
+
+const DUE_CALLBACKS = `
+  SELECT id, next_attempt_at AS due FROM deliveries
+  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+  ORDER BY next_attempt_at LIMIT ?`;
+
+/**
+ * Takes due deliveries webhook by webhook, at most each webhook's free slots (concurrency and rate
+ * limit), oldest first across the result. Saturated webhooks are not even looked at, so one with a
+ * deep backlog costs nothing and cannot crowd out the others.
  */
 export function claimDue(db: Db, req: ClaimRequest): ClaimedDelivery[] {
-  const candidates = db
-    .prepare(
-      `SELECT id, webhook_id,
-         (SELECT rate_limit_per_sec FROM webhooks w WHERE w.id = deliveries.webhook_id) AS rate
-       FROM deliveries
-       WHERE status = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
-         AND (webhook_id IS NULL OR webhook_id NOT IN (SELECT value FROM json_each(?)))
-       ORDER BY next_attempt_at LIMIT ?`,
-    )
-    .all(req.now, req.now, JSON.stringify([...req.exclude]), Math.min(req.limit * 4, 2000)) as {
+  const picked: { id: string; due: number }[] = [];
+  const pending = db.prepare(PENDING_WEBHOOKS).all(req.now) as {
     id: string;
-    webhook_id: string | null;
+    due: number;
     rate: number | null;
   }[];
-  const taken: string[] = [];
-  const used = new Map<string, number>();
-  for (const c of candidates) {
-    if (taken.length >= req.limit) break;
-    if (c.webhook_id !== null) {
-      // A webhook the limiter has no bucket for yet has a full one: rate_limit_per_sec tokens.
-      const free = Math.min(
-        req.perWebhookFree.get(c.webhook_id) ?? req.perWebhookDefault,
-        c.rate ?? Number.POSITIVE_INFINITY,
-      );
-      const n = used.get(c.webhook_id) ?? 0;
-      if (n >= free) continue;
-      used.set(c.webhook_id, n + 1);
-    }
-    taken.push(c.id);
+  const dueOf = db.prepare(DUE_OF_WEBHOOK);
+  for (const w of pending) {
+    if (req.exclude.has(w.id)) continue;
+    // A webhook the limiter has no bucket for yet has a full one: rate_limit_per_sec tokens.
+    const free = Math.min(
+      req.perWebhookFree.get(w.id) ?? req.perWebhookDefault,
+      w.rate ?? Number.POSITIVE_INFINITY,
+    );
+    if (free <= 0) continue;
+    picked.push(
+      ...(dueOf.all(w.id, req.now, req.now, Math.min(free, req.limit)) as { id: string; due: number }[]),
+    );
   }
+  picked.push(
+    ...(db.prepare(DUE_CALLBACKS).all(req.now, req.now, req.limit) as { id: string; due: number }[]),
+  );
+  picked.sort((a, b) => a.due - b.due);
+  const taken = picked.slice(0, req.limit).map((p) => p.id);
   if (taken.length === 0) return [];
 
   const getDelivery = db.prepare('SELECT * FROM deliveries WHERE id = ?');

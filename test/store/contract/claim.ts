@@ -73,16 +73,17 @@ export function claimContract(ctx: () => StoreContext): void {
     for (let i = 0; i < 30; i++)
       await store.publishMessages('acme', [draft('acme', { type: 'busy.x' })], T0 + i);
     await store.publishMessages('acme', [draft('acme', { type: 'quiet.x' })], T0 + 100);
-    // the window of candidates (limit x 4) is all the busy webhook's: one of them, nothing else
+    // the busy webhook has one free slot: one of its deliveries, never more
     const first = await store.claimDue(
       claimRequest(T0 + 100, { limit: 3, perWebhookFree: new Map([[busy?.id ?? '', 1]]) }),
     );
-    expect(first.map((c) => c.webhook?.id)).toEqual([busy?.id]);
-    // once the dispatcher counts it saturated, the claim skips its rows in SQL
+    expect(first.filter((c) => c.webhook?.id === busy?.id)).toHaveLength(1);
+    // once the dispatcher counts it saturated, its backlog no longer hides the quiet webhook's work
     const next = await store.claimDue(
       claimRequest(T0 + 100, { limit: 3, exclude: new Set([busy?.id ?? '']) }),
     );
-    expect(next.map((c) => c.webhook?.id)).toEqual([quiet?.id]);
+    expect(next.every((c) => c.webhook?.id !== busy?.id)).toBe(true);
+    expect([...first, ...next].filter((c) => c.webhook?.id === quiet?.id)).toHaveLength(1);
   });
 
   it("takes no more of a webhook than its rate limit's tokens in one claim", async () => {
