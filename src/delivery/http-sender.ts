@@ -84,6 +84,8 @@ export function createSender(agentOptions: Agent.Options = {}): Sender {
         clearTimeout(timer);
       }
     },
-    close: () => agent.close(),
+    // Shutdown comes after the dispatcher's grace period: whatever is still in flight is cut off
+    // (its lease makes it go again after the restart), so a hanging receiver cannot hold the process.
+    close: () => agent.destroy(),
   };
 }

@@ -36,6 +36,5 @@ export async function openStore(config: ServerConfig): Promise<Store> {
     await store.close();
     throw new ConfigError(`cannot prepare database file ${config.dbPath}: ${(err as Error).message}`);
   }
-  store.releaseAllLeases();
   return store;
 }

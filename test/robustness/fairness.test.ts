@@ -77,24 +77,24 @@ describe('fairness: a hanging webhook does not slow the healthy ones', () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  it(`keeps ≥ ${MIN_RATIO * 100}% of the healthy delivery rate`, { timeout: 85_000 }, async () => {
-    // Baseline, hanging, baseline again: the better baseline, so a cold first run (JIT, page
-    // cache) cannot flatter the phase with the hanging webhook.
-    const base1 = await runPhase(false);
-    const hang1 = await runPhase(true);
-    const base2 = await runPhase(false);
-    const baseline = base1.rate >= base2.rate ? base1 : base2;
-    let hang = hang1;
-    // Noise on a busy machine: one more run of the hanging phase before judging (best of two each).
-    let hang2: PhaseResult | null = null;
-    if (hang1.rate < baseline.rate * MIN_RATIO) {
-      hang2 = await runPhase(true);
-      if (hang2.rate > hang.rate) hang = hang2;
+  it(`keeps ≥ ${MIN_RATIO * 100}% of the healthy delivery rate`, { timeout: 120_000 }, async () => {
+    // Rounds of (baseline, hanging), compared best against best, so that a cold first run (JIT,
+    // page cache) or a noisy neighbour on this 2-core machine cannot decide the verdict. Up to three
+    // rounds, the same number of runs on each side; stop as soon as the verdict is clear.
+    const bases: PhaseResult[] = [];
+    const hangs: PhaseResult[] = [];
+    const best = (rs: PhaseResult[]) => rs.reduce((a, b) => (b.rate > a.rate ? b : a));
+    for (let round = 0; round < 3; round++) {
+      bases.push(await runPhase(false));
+      hangs.push(await runPhase(true));
+      if (round > 0 && best(hangs).rate >= best(bases).rate * MIN_RATIO) break;
     }
+    const baseline = best(bases);
+    const hang = best(hangs);
     const ratio = hang.rate / baseline.rate;
     console.log(
-      `fairness: healthy deliveries/s without the hanging webhook ${fmt(base1)}, ${fmt(base2)}; ` +
-        `with it ${fmt(hang1)}${hang2 ? `, ${fmt(hang2)}` : ''} ` +
+      `fairness: healthy deliveries/s without the hanging webhook ${bases.map(fmt).join(', ')}; ` +
+        `with it ${hangs.map(fmt).join(', ')} ` +
         `(hanging attempts started: ${hang.hangAttempts}); ratio ${(ratio * 100).toFixed(1)}%`,
     );
     expect(hang.hangAttempts, 'the hanging webhook was attempted').toBeGreaterThan(0);

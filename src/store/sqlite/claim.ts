@@ -1,5 +1,6 @@
 import { deliveryFromRow, type Row, tenantFromRow, webhookFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
+import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
 const CALLBACK_TIMEOUT_MS = 5000;
@@ -21,15 +22,15 @@ const PENDING_WEBHOOKS = `
   )
   SELECT w.id, w.due, h.rate_limit_per_sec AS rate FROM w CROSS JOIN webhooks h ON h.id = w.id WHERE w.id IS NOT NULL AND w.due <= ?`;
 
-/** One webhook's due, unleased deliveries, oldest first (its in-flight ones are skipped in passing). */
+/** One webhook's due, unleased deliveries, oldest first (its leased ones are skipped in passing). */
 const DUE_OF_WEBHOOK = `
   SELECT id, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
   ORDER BY next_attempt_at LIMIT ?`;
 
 const DUE_CALLBACKS = `
   SELECT id, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
   ORDER BY next_attempt_at LIMIT ?`;
 
 /**
@@ -37,7 +38,8 @@ const DUE_CALLBACKS = `
  * limit), oldest first across the result. Saturated webhooks are not even looked at, so one with a
  * deep backlog costs nothing and cannot crowd out the others.
  */
-export function claimDue(db: Db, req: ClaimRequest): ClaimedDelivery[] {
+export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDelivery[] {
+  const held = leases.heldJson(req.now);
   const picked: { id: string; due: number }[] = [];
   const pending = db.prepare(PENDING_WEBHOOKS).all(req.now) as {
     id: string;
@@ -54,12 +56,10 @@ export function claimDue(db: Db, req: ClaimRequest): ClaimedDelivery[] {
     );
     if (free <= 0) continue;
     picked.push(
-      ...(dueOf.all(w.id, req.now, req.now, Math.min(free, req.limit)) as { id: string; due: number }[]),
+      ...(dueOf.all(w.id, req.now, held, Math.min(free, req.limit)) as { id: string; due: number }[]),
     );
   }
-  picked.push(
-    ...(db.prepare(DUE_CALLBACKS).all(req.now, req.now, req.limit) as { id: string; due: number }[]),
-  );
+  picked.push(...(db.prepare(DUE_CALLBACKS).all(req.now, held, req.limit) as { id: string; due: number }[]));
   picked.sort((a, b) => a.due - b.due);
   const taken = picked.slice(0, req.limit).map((p) => p.id);
   if (taken.length === 0) return [];
@@ -68,7 +68,6 @@ export function claimDue(db: Db, req: ClaimRequest): ClaimedDelivery[] {
   const getPayload = db.prepare('SELECT payload FROM messages WHERE tenant_id = ? AND id = ?');
   const getWebhook = db.prepare('SELECT * FROM webhooks WHERE id = ?');
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
-  const lease = db.prepare('UPDATE deliveries SET locked_until = ? WHERE id = ?');
   const hold = db.prepare(
     "UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
   );
@@ -95,7 +94,7 @@ export function claimDue(db: Db, req: ClaimRequest): ClaimedDelivery[] {
       delivery.webhookId === null ? (getTenant.get(delivery.tenantId) as Row | undefined) : undefined;
     const payload = getPayload.get(delivery.tenantId, delivery.messageId) as { payload: string } | undefined;
     if (!payload) continue;
-    lease.run(req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS), id);
+    leases.take(id, req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS));
     claimed.push({
       delivery,
       payload: payload.payload,

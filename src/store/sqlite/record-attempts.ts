@@ -1,10 +1,13 @@
 import { shouldSuspend } from '../../core/retry-policy.js';
 import type { Row } from '../rows.js';
 import type { AttemptRecord } from '../store.js';
+import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
 /** See Store.recordAttempts. One transaction for the whole batch: group commit. */
-export function recordAttempts(db: Db, records: AttemptRecord[], now: number): void {
+export function recordAttempts(db: Db, leases: Leases, records: AttemptRecord[], now: number): void {
+  for (const r of records) leases.release(r.attempt.deliveryId);
+  const held = leases.heldJson(now);
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -12,7 +15,7 @@ export function recordAttempts(db: Db, records: AttemptRecord[], now: number): v
   const getDelivery = db.prepare('SELECT status, first_attempt_at FROM deliveries WHERE id = ?');
   const getWebhook = db.prepare('SELECT status, last_success_at FROM webhooks WHERE id = ?');
   const updateDelivery = db.prepare(
-    `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?, locked_until = NULL,
+    `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
        last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
        url = ?, updated_at = ?
      WHERE id = ?`,
@@ -28,7 +31,7 @@ export function recordAttempts(db: Db, records: AttemptRecord[], now: number): v
   );
   const holdPending = db.prepare(
     `UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ?
-     WHERE webhook_id = ? AND status = 'PENDING' AND (locked_until IS NULL OR locked_until <= ?)`,
+     WHERE webhook_id = ? AND status = 'PENDING' AND id NOT IN (SELECT value FROM json_each(?))`,
   );
 
   db.transaction(() => {
@@ -80,7 +83,7 @@ export function recordAttempts(db: Db, records: AttemptRecord[], now: number): v
       const lastSuccess = webhook.last_success_at === null ? null : Number(webhook.last_success_at);
       if (status === 'FAILED' && webhook.status === 'ACTIVE' && shouldSuspend(lastSuccess, firstAttemptAt)) {
         suspend.run(now, r.webhookId);
-        holdPending.run(now, r.webhookId, now);
+        holdPending.run(now, r.webhookId, held);
       }
     }
   }).immediate();

@@ -34,6 +34,7 @@ import type {
 } from '../store.js';
 import { claimDue } from './claim.js';
 import * as inspection from './inspection.js';
+import { Leases } from './leases.js';
 import { applyMigrations, type Db, openDatabase } from './open-database.js';
 import { publishMessages } from './publish.js';
 import { recordAttempts } from './record-attempts.js';
@@ -65,6 +66,14 @@ function insert(db: Db, table: string, names: string[], values: unknown[]): void
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Db;
+  readonly #leases = new Leases();
+  #publishQueue: {
+    tenantId: string;
+    drafts: MessageDraft[];
+    now: number;
+    resolve: (r: PublishResult[]) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
 
   constructor(path: string) {
     this.db = openDatabase(path);
@@ -237,9 +246,9 @@ export class SqliteStore implements Store {
           this.db
             .prepare(
               `UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND webhook_id = ? AND status = 'PENDING' AND (locked_until IS NULL OR locked_until <= ?)`,
+             WHERE tenant_id = ? AND webhook_id = ? AND status = 'PENDING' AND id NOT IN (SELECT value FROM json_each(?))`,
             )
-            .run(now, tenantId, id, now);
+            .run(now, tenantId, id, this.#leases.heldJson(now));
         }
         const failingSince = status === 'ACTIVE' ? null : before.failingSince;
         const updated = this.db
@@ -271,13 +280,42 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  /** Only one process ever uses an SQLite file, so at start every lease is a dead process's. */
-  releaseAllLeases(): void {
-    this.db.prepare('UPDATE deliveries SET locked_until = NULL WHERE locked_until IS NOT NULL').run();
+  /**
+   * Group commit: publishes that arrive in the same turn of the event loop share one transaction
+   * (one fsync), each in its own savepoint so one's conflict does not undo another's messages.
+   */
+  publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
+    return new Promise((resolve, reject) => {
+      this.#publishQueue.push({ tenantId, drafts, now, resolve, reject });
+      if (this.#publishQueue.length === 1) setImmediate(() => this.#commitPublishes());
+    });
   }
 
-  async publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
-    return publishMessages(this.db, tenantId, drafts, now);
+  #commitPublishes(): void {
+    const batch = this.#publishQueue;
+    this.#publishQueue = [];
+    const outcomes: ({ ok: PublishResult[] } | { err: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const p of batch) {
+            try {
+              outcomes.push({ ok: publishMessages(this.db, p.tenantId, p.drafts, p.now) });
+            } catch (err) {
+              outcomes.push({ err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o && 'ok' in o) p.resolve(o.ok);
+      else p.reject(o?.err);
+    });
   }
 
   async getMessage(tenantId: string, id: string): Promise<Message | null> {
@@ -289,7 +327,7 @@ export class SqliteStore implements Store {
   }
 
   async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
-    return this.db.transaction(() => claimDue(this.db, req)).immediate();
+    return this.db.transaction(() => claimDue(this.db, this.#leases, req))();
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -304,7 +342,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
-    recordAttempts(this.db, records, now);
+    recordAttempts(this.db, this.#leases, records, now);
   }
 
   async getDelivery(tenantId: string, id: string): Promise<Delivery | null> {
