@@ -95,6 +95,22 @@ export function claimContract(ctx: () => StoreContext): void {
     expect(claimed.filter((c) => c.webhook?.id === free?.id)).toHaveLength(4);
   });
 
+  it("shares a webhook's rate limit among all claimers (PostgreSQL: every worker process)", async () => {
+    const { store, target, backend } = ctx();
+    if (backend === 'sqlite') return; // one process: the dispatcher's own limiter and the claim suffice
+    const [limited] = await seed(store, 'acme', { rateLimitPerSec: 3 });
+    for (let i = 0; i < 12; i++) await store.publishMessages('acme', [draft('acme')], T0 + i);
+    const others = [target.open(), target.open()];
+    const within = async (now: number) =>
+      (await Promise.all([store, ...others].map((s) => claimAll(s, now)))).flat();
+    // three claimers within the same second get 3 starts in all, not 3 each
+    expect(await within(T0 + 20)).toHaveLength(3);
+    // a second later the bucket has refilled: 3 more, again in all
+    const later = await within(T0 + 20 + SECOND);
+    expect(later.filter((c) => c.webhook?.id === limited?.id)).toHaveLength(3);
+    for (const s of others) await s.close();
+  });
+
   it('makes a delivery whose lease expired claimable again, unless its webhook was paused', async () => {
     const { store } = ctx();
     const [kept, paused] = await seed(store, 'acme', {}, {});
