@@ -5,7 +5,7 @@ import { addFormats } from '../core/ajv-formats.js';
 import { ApiError } from '../core/errors.js';
 import { authenticate } from './auth.js';
 import type { ApiContext } from './context.js';
-import { frameworkError, installErrorHandling } from './error-handler.js';
+import { clientError, frameworkError, installErrorHandling } from './error-handler.js';
 import { findNul, parseJsonBody } from './json-body.js';
 import { createMetrics, recordHttpMetrics } from './metrics.js';
 import { callbackSecretRoutes } from './routes/callback-secret.js';
@@ -58,6 +58,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     }),
     return503OnClosing: true,
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
   const bodyAjv = validatorFor(false);
   const otherAjv = validatorFor(true);

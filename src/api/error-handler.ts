@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import { validationMessage } from './validation-message.js';
@@ -52,4 +53,33 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send(body('not_found', `route ${req.method} ${req.url.split('?')[0]} not found`));
   });
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser rejects before Fastify sees
+ * it (headers or URL over 16 KiB, malformed HTTP, a request timeout). Fastify's default answers in
+ * its own shape; this keeps the status Node chose and answers in the contract's.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, label, code, message]: [number, string, ErrorCode, string] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'invalid_json', 'request: not received in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'payload_too_large',
+            'request: URL and headers over 16 KiB',
+          ]
+        : [400, 'Bad Request', 'invalid_json', 'request: malformed HTTP'];
+  const json = JSON.stringify(body(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${label}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(json)}\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Connection: close\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(err);
 }
