@@ -16,6 +16,8 @@ export interface ServerConfig {
   role: Role;
   adminKey: string | null;
   encryptionKey: string | null;
+  /** The key being rotated away from (HOOKLINE_ENCRYPTION_KEY_PREVIOUS): secrets still sealed with it are re-sealed at start. */
+  previousEncryptionKey: string | null;
   retryScheduleMs: number[];
   logLevel: string;
   /** HOOKLINE_ALLOW_ADDRESSES: blocks production mode may send to although not globally routable. */
@@ -85,6 +87,7 @@ export function resolveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proces
     role: role as Role,
     adminKey: env.HOOKLINE_ADMIN_KEY || null,
     encryptionKey: env.HOOKLINE_ENCRYPTION_KEY || null,
+    previousEncryptionKey: env.HOOKLINE_ENCRYPTION_KEY_PREVIOUS || null,
     retryScheduleMs,
     logLevel: env.HOOKLINE_LOG_LEVEL ?? 'info',
     allowAddresses,

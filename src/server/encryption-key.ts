@@ -11,12 +11,15 @@ export function keyFilePath(dbPath: string): string {
   return `${dbPath}.key`;
 }
 
-export function loadSecretBox(opts: { encryptionKey: string | null; dbPath: string | null }): SecretBox {
+export function loadSecretBox(
+  opts: { encryptionKey: string | null; dbPath: string | null },
+  name = 'HOOKLINE_ENCRYPTION_KEY',
+): SecretBox {
   if (opts.encryptionKey) {
     try {
       return SecretBox.fromBase64(opts.encryptionKey);
     } catch (err) {
-      throw new ConfigError(`HOOKLINE_ENCRYPTION_KEY: ${(err as Error).message}`);
+      throw new ConfigError(`${name}: ${(err as Error).message}`);
     }
   }
   if (opts.dbPath === null) {
@@ -45,15 +48,49 @@ export function loadSecretBox(opts: { encryptionKey: string | null; dbPath: stri
   }
 }
 
-/** Refuses to start with a key other than the one the database was first written with. */
-export async function verifySecretBox(store: Store, box: SecretBox): Promise<void> {
-  const sealed = await store.initSetting(CHECK_SETTING, box.seal(CHECK_PLAIN));
+function opens(box: SecretBox, sealed: string): boolean {
   try {
-    if (box.open(sealed) === CHECK_PLAIN) return;
+    return box.open(sealed) === CHECK_PLAIN;
   } catch (err) {
-    if (!(err instanceof SecretBoxError)) throw err;
+    if (err instanceof SecretBoxError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Refuses to start with a key other than the one the database was written with, unless that one is
+ * given as the previous key: then every stored secret is re-sealed with the new key first (one
+ * transaction; values already sealed with the new key are left as they are, so an interrupted
+ * rotation simply runs again). Returns how many values were re-sealed.
+ */
+export async function verifySecretBox(
+  store: Store,
+  box: SecretBox,
+  previous: SecretBox | null = null,
+): Promise<number> {
+  const sealed = await store.initSetting(CHECK_SETTING, box.seal(CHECK_PLAIN));
+  if (opens(box, sealed)) return 0;
+  if (previous && opens(previous, sealed)) {
+    const reseal = (value: string): string => {
+      try {
+        box.open(value);
+        return value;
+      } catch {
+        return box.seal(previous.open(value));
+      }
+    };
+    try {
+      return await store.resealSecrets(reseal);
+    } catch (err) {
+      if (err instanceof SecretBoxError) {
+        throw new ConfigError('a stored secret opens with neither the encryption key nor the previous one');
+      }
+      throw err;
+    }
   }
   throw new ConfigError(
-    'the encryption key does not match the one this database was created with (check HOOKLINE_ENCRYPTION_KEY or the .key file)',
+    previous
+      ? 'the database was written with neither HOOKLINE_ENCRYPTION_KEY nor HOOKLINE_ENCRYPTION_KEY_PREVIOUS'
+      : 'the encryption key does not match the one this database was created with (check HOOKLINE_ENCRYPTION_KEY or the .key file)',
   );
 }

@@ -73,7 +73,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       encryptionKey: config.encryptionKey,
       dbPath: config.databaseUrl ? null : config.dbPath,
     });
-    await verifySecretBox(store, box);
+    const previous = config.previousEncryptionKey
+      ? loadSecretBox(
+          { encryptionKey: config.previousEncryptionKey, dbPath: null },
+          'HOOKLINE_ENCRYPTION_KEY_PREVIOUS',
+        )
+      : null;
+    const resealed = await verifySecretBox(store, box, previous);
     let dispatcher: Dispatcher | null = null;
     let announcer: WorkAnnouncer | null = null;
     const userAgent = `Hookline/${VERSION}`;
@@ -113,6 +119,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       });
     }
     const log = app.log as Logger;
+    if (resealed > 0)
+      log.info({ resealed }, 'encryption key rotated: stored secrets re-sealed with the new key');
     announcer = new WorkAnnouncer(store, (err) =>
       log.warn({ err }, 'announcing work to other processes failed'),
     );

@@ -83,6 +83,12 @@ export interface Store {
   /** Sets the value only if none is stored; returns the value that is stored afterwards. */
   initSetting(name: string, value: string): Promise<string>;
 
+  /**
+   * Rewrites every sealed secret (webhook secrets and auth passwords, tenant callback secrets) with
+   * `reseal`, in one transaction; returns how many values changed. Used to rotate the encryption key.
+   */
+  resealSecrets(reseal: (sealed: string) => string): Promise<number>;
+
   createTenant(tenant: Tenant): Promise<boolean>;
   getTenant(id: string): Promise<Tenant | null>;
   listTenants(page: PageRequest): Promise<Page<Tenant>>;

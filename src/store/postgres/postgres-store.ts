@@ -44,6 +44,7 @@ import {
   openPool,
   type Pool,
   type PoolOptions,
+  rows,
   transaction,
 } from './open-pool.js';
 import { publishMessages } from './publish.js';
@@ -65,6 +66,13 @@ const assignments = (names: string[]): string => names.map((n, i) => `${n} = $${
  * status changes order themselves with per-tenant advisory locks (see open-pool.ts). There is no
  * releaseAllLeases: other processes may hold leases; a dead process's leases simply expire.
  */
+/** Every column holding a SecretBox-sealed value, by table (the same as SQLite's). */
+const SEALED_COLUMNS: [string, string, string[], string][] = [
+  ['webhooks', 'id', ['secret', 'secret_prev', 'auth_password'], 'TRUE'],
+  ['tenants', 'id', ['callback_secret', 'callback_secret_prev'], 'TRUE'],
+  ['settings', 'name', ['value'], "name = 'encryption_check'"],
+];
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: Pool;
@@ -102,6 +110,29 @@ export class PostgresStore implements Store {
     onError: (err: Error) => void = () => {},
   ): Promise<() => Promise<void>> {
     return listenForWork(this.#connectionString, workChannel(this.schema), listener, onError);
+  }
+
+  async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    return transaction(this.pool, async (c) => {
+      let changed = 0;
+      for (const [table, key, columns, where] of SEALED_COLUMNS) {
+        const found = await rows(
+          c,
+          `SELECT ${key} AS k, ${columns.join(', ')} FROM ${table} WHERE ${where} ORDER BY ${key} FOR UPDATE`,
+        );
+        for (const row of found) {
+          const next = columns.map((col) => (row[col] === null ? null : reseal(String(row[col]))));
+          const diff = next.filter((v, i) => v !== row[columns[i] as string]).length;
+          if (diff === 0) continue;
+          await c.query(
+            `UPDATE ${table} SET ${columns.map((col, i) => `${col} = $${i + 1}`).join(', ')} WHERE ${key} = $${columns.length + 1}`,
+            [...next, row.k],
+          );
+          changed += diff;
+        }
+      }
+      return changed;
+    });
   }
 
   async getSetting(name: string): Promise<string | null> {

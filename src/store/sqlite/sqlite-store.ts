@@ -63,6 +63,13 @@ function insert(db: Db, table: string, names: string[], values: unknown[]): void
   );
 }
 
+/** Every column holding a SecretBox-sealed value, by table. */
+const SEALED_COLUMNS: [string, string, string[], string][] = [
+  ['webhooks', 'id', ['secret', 'secret_prev', 'auth_password'], 'TRUE'],
+  ['tenants', 'id', ['callback_secret', 'callback_secret_prev'], 'TRUE'],
+  ['settings', 'name', ['value'], "name = 'encryption_check'"],
+];
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Db;
@@ -101,6 +108,30 @@ export class SqliteStore implements Store {
       .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING')
       .run(name, value);
     return (await this.getSetting(name)) ?? value;
+  }
+
+  async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    return this.db
+      .transaction(() => {
+        let changed = 0;
+        for (const [table, key, columns, where] of SEALED_COLUMNS) {
+          const rows = this.db
+            .prepare(`SELECT ${key} AS k, ${columns.join(', ')} FROM ${table} WHERE ${where}`)
+            .all() as Row[];
+          const update = this.db.prepare(
+            `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE ${key} = ?`,
+          );
+          for (const row of rows) {
+            const next = columns.map((c) => (row[c] === null ? null : reseal(String(row[c]))));
+            if (next.some((v, i) => v !== row[columns[i] as string])) {
+              update.run(...next, row.k);
+              changed += next.filter((v, i) => v !== row[columns[i] as string]).length;
+            }
+          }
+        }
+        return changed;
+      })
+      .immediate();
   }
 
   async createTenant(tenant: Tenant): Promise<boolean> {

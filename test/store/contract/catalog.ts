@@ -19,6 +19,27 @@ async function allPages<T>(
 }
 
 export function catalogContract(ctx: () => StoreContext): void {
+  it('re-seals every sealed column, and nothing else, in one call', async () => {
+    const { store } = ctx();
+    await store.createTenant(tenant('acme'));
+    const w = { ...webhook('acme'), secret: 's1', secretPrev: 's0', authPassword: null };
+    await store.createWebhook(w);
+    await store.initSetting('encryption_check', 'check');
+    await store.initSetting('admin_key_hash', 'hash');
+    const before = await store.getTenant('acme');
+    const changed = await store.resealSecrets((v) => `${v}!`);
+    const after = await store.getWebhook('acme', w.id);
+    expect(after?.secret).toBe('s1!');
+    expect(after?.secretPrev).toBe('s0!');
+    expect(after?.authPassword).toBeNull();
+    expect((await store.getTenant('acme'))?.callbackSecret).toBe(`${before?.callbackSecret}!`);
+    expect(await store.getSetting('encryption_check')).toBe('check!');
+    expect(await store.getSetting('admin_key_hash')).toBe('hash');
+    expect(changed).toBeGreaterThanOrEqual(4);
+    // a reseal that changes nothing writes nothing
+    expect(await store.resealSecrets((v) => v)).toBe(0);
+  });
+
   it('migrate is idempotent and safe when several stores run it at once', async () => {
     const target = ctx().target;
     const others = [target.open(), target.open(), target.open()];
