@@ -21,6 +21,7 @@ import {
   WEBHOOK_COLUMNS,
   webhookFromRow,
 } from '../rows.js';
+import { resealRow, SEALED_COLUMNS } from '../sealed-columns.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -66,13 +67,6 @@ const assignments = (names: string[]): string => names.map((n, i) => `${n} = $${
  * status changes order themselves with per-tenant advisory locks (see open-pool.ts). There is no
  * releaseAllLeases: other processes may hold leases; a dead process's leases simply expire.
  */
-/** Every column holding a SecretBox-sealed value, by table (the same as SQLite's). */
-const SEALED_COLUMNS: [string, string, string[], string][] = [
-  ['webhooks', 'id', ['secret', 'secret_prev', 'auth_password'], 'TRUE'],
-  ['tenants', 'id', ['callback_secret', 'callback_secret_prev'], 'TRUE'],
-  ['settings', 'name', ['value'], "name = 'encryption_check'"],
-];
-
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly pool: Pool;
@@ -121,14 +115,13 @@ export class PostgresStore implements Store {
           `SELECT ${key} AS k, ${columns.join(', ')} FROM ${table} WHERE ${where} ORDER BY ${key} FOR UPDATE`,
         );
         for (const row of found) {
-          const next = columns.map((col) => (row[col] === null ? null : reseal(String(row[col]))));
-          const diff = next.filter((v, i) => v !== row[columns[i] as string]).length;
-          if (diff === 0) continue;
+          const next = resealRow(row, columns, reseal);
+          if (next.changed === 0) continue;
           await c.query(
             `UPDATE ${table} SET ${columns.map((col, i) => `${col} = $${i + 1}`).join(', ')} WHERE ${key} = $${columns.length + 1}`,
-            [...next, row.k],
+            [...next.values, row.k],
           );
-          changed += diff;
+          changed += next.changed;
         }
       }
       return changed;

@@ -39,6 +39,7 @@ import { applyMigrations, type Db, openDatabase } from './open-database.js';
 import { publishMessages } from './publish.js';
 import { recordAttempts } from './record-attempts.js';
 import { recoverWebhook, redeliverMessage } from './requeue.js';
+import { resealSecrets } from './reseal-secrets.js';
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
@@ -62,13 +63,6 @@ function insert(db: Db, table: string, names: string[], values: unknown[]): void
     ...values,
   );
 }
-
-/** Every column holding a SecretBox-sealed value, by table. */
-const SEALED_COLUMNS: [string, string, string[], string][] = [
-  ['webhooks', 'id', ['secret', 'secret_prev', 'auth_password'], 'TRUE'],
-  ['tenants', 'id', ['callback_secret', 'callback_secret_prev'], 'TRUE'],
-  ['settings', 'name', ['value'], "name = 'encryption_check'"],
-];
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -111,27 +105,7 @@ export class SqliteStore implements Store {
   }
 
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
-    return this.db
-      .transaction(() => {
-        let changed = 0;
-        for (const [table, key, columns, where] of SEALED_COLUMNS) {
-          const rows = this.db
-            .prepare(`SELECT ${key} AS k, ${columns.join(', ')} FROM ${table} WHERE ${where}`)
-            .all() as Row[];
-          const update = this.db.prepare(
-            `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE ${key} = ?`,
-          );
-          for (const row of rows) {
-            const next = columns.map((c) => (row[c] === null ? null : reseal(String(row[c]))));
-            if (next.some((v, i) => v !== row[columns[i] as string])) {
-              update.run(...next, row.k);
-              changed += next.filter((v, i) => v !== row[columns[i] as string]).length;
-            }
-          }
-        }
-        return changed;
-      })
-      .immediate();
+    return resealSecrets(this.db, reseal);
   }
 
   async createTenant(tenant: Tenant): Promise<boolean> {
