@@ -1,13 +1,14 @@
 // `npm run bench` — Hookline's benchmark harness. See bench/README.md.
 //   node bench/run.mjs [--quick] [--only a,b,c,d,e,f] [--messages N] [--backlog N]
 //                      [--latency-seconds S] [--rate R] [--light-rate R] [--pg-messages N] [--drain-limit S]
-//                      [--database-url URL]
+//                      [--database-url URL] [--cpu-prof DIR]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { profileInto } from './lib/hookline.mjs';
 import { PAYLOAD_BYTES } from './lib/payload.mjs';
 import { cleanup, installExitHandlers, isShuttingDown, onCleanup, wasInterrupted } from './lib/processes.mjs';
 import { fmt, log } from './lib/progress.mjs';
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     'pg-messages': { type: 'string' },
     'drain-limit': { type: 'string' },
     'database-url': { type: 'string', default: process.env.HOOKLINE_TEST_DATABASE_URL },
+    'cpu-prof': { type: 'string' },
   },
 });
 const quick = args.quick;
@@ -47,6 +49,8 @@ const opts = {
   databaseUrl: args['database-url'] ?? null,
   only: new Set(args.only.split(',').map((s) => s.trim())),
 };
+
+if (args['cpu-prof']) profileInto(resolve(args['cpu-prof']));
 
 if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) {
   process.stderr.write('bench: dist/ is missing: run `npm run build` first (or `npm run bench`)\n');

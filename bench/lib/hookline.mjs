@@ -9,6 +9,12 @@ import { isShuttingDown, memoryMb, spawnTracked, stopProcess } from './processes
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export const ADMIN_KEY = `hk_admin_bench_${randomBytes(16).toString('hex')}`;
 
+/** `--cpu-prof DIR`: every Hookline process writes a V8 CPU profile there (stopped with SIGTERM). */
+let profileDir = null;
+export function profileInto(dir) {
+  profileDir = dir;
+}
+
 /** The environment every Hookline process gets; the per-key API rate limit is turned off. */
 export function hooklineEnv(extra = {}) {
   return {
@@ -42,9 +48,15 @@ export class Hookline {
    * `args`: ['--db', file] or ['--database-url', url, '--role', role].
    */
   static async start({ name, args, env = {} }) {
-    const child = spawnTracked(process.execPath, [CLI, 'serve', '--port', '0', '--dev', ...args], name, {
-      env: hooklineEnv(env),
-    });
+    const node = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const child = spawnTracked(
+      process.execPath,
+      [...node, CLI, 'serve', '--port', '0', '--dev', ...args],
+      name,
+      {
+        env: hooklineEnv(env),
+      },
+    );
     let out = '';
     const url = await new Promise((resolve, reject) => {
       const onExit = (code, signal) =>
@@ -110,7 +122,8 @@ export class Hookline {
   async stop() {
     this.#stopping = true;
     await this.pool.destroy().catch(() => {});
-    await stopProcess(this.child, 'SIGKILL');
+    // A profiled process must exit on its own to write its profile.
+    await stopProcess(this.child, profileDir ? 'SIGTERM' : 'SIGKILL');
   }
 }
 

@@ -43,7 +43,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #again = false;
   #stopping = false;
   #timer: NodeJS.Timeout | null = null;
-  #buffer: { record: AttemptRecord; done: () => void }[] = [];
+  #wakeQueued = false;
+  /** The last claim took as many as it was allowed: more may be due than it could see. */
+  #cutShort = false;
+  #buffer: AttemptRecord[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
 
@@ -61,14 +64,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.wake();
   }
 
-  /** Look for due work now (after a publish, a requeue, a completion). */
+  /**
+   * Look for due work (after a publish, a requeue, a completion). Wake-ups within one turn of the
+   * event loop share one claim: a batch of publishes or of finished attempts costs one query.
+   */
   wake(): void {
-    if (this.#stopping) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    void this.#tick();
+    if (this.#stopping || this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    setImmediate(() => {
+      this.#wakeQueued = false;
+      if (this.#stopping) return;
+      if (this.#running) this.#again = true;
+      else void this.#tick();
+    });
   }
 
   /** Stops claiming, waits up to `graceMs` for attempts in flight, records what finished. */
@@ -102,18 +110,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         const snap = this.#limiter.snapshot();
         nextTokenInMs = snap.nextTokenInMs;
         const now = this.#o.clock.now();
+        const limit = Math.min(free, 500);
         const claimed = await this.#o.store.claimDue({
           now,
-          limit: Math.min(free, 500),
+          limit,
           leaseUntil: (timeoutMs) => now + timeoutMs + LEASE_SLACK_MS,
           exclude: snap.exclude,
           perWebhookFree: snap.free,
           perWebhookDefault: this.#o.maxPerWebhook,
         });
         for (const c of claimed) this.#launch(c);
-        // Claim again while claims yield: the webhooks this one filled now count as saturated, so
-        // the next claim looks past their backlog (a dead endpoint's) to everyone else's due work.
-        if (claimed.length > 0) this.#again = true;
+        // A claim takes every webhook's free slots; only one cut short by `limit` may have left
+        // due work behind. Claim again then: the webhooks it filled now count as saturated.
+        this.#cutShort = claimed.length === limit;
+        if (this.#cutShort) this.#again = true;
       } while (this.#again && !this.#stopping);
       await this.#armTimer(nextTokenInMs);
     } catch (err) {
@@ -150,13 +160,23 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const webhookId = c.webhook?.id ?? null;
     if (webhookId) this.#limiter.acquire(webhookId, c.webhook?.rateLimitPerSec ?? null);
     const finish = () => {
+      // Only a full webhook, or a full dispatcher, can have due work waiting for this slot; any
+      // other due work was claimed already, or will be by the publish or timer that makes it due.
+      const waited =
+        this.#cutShort ||
+        this.#inFlight >= this.#o.maxInFlight ||
+        (webhookId !== null && this.#limiter.isFull(webhookId));
       this.#inFlight--;
       if (webhookId) this.#limiter.release(webhookId);
       if (this.#inFlight === 0) this.#idle?.();
+      return waited;
     };
     attemptOnce(c, this.#o).then(
       (record) => {
-        this.#buffer.push({ record, done: finish });
+        // The endpoint is free again as soon as it has answered; the delivery stays leased until
+        // its record is committed, so no claim can take it again meanwhile.
+        if (finish()) this.wake();
+        this.#buffer.push(record);
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
       },
       (err) => {
@@ -175,20 +195,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#flushing = (async () => {
-      const records = batch.map((b) => b.record);
       try {
-        await this.#o.store.recordAttempts(records, this.#o.clock.now());
-        this.emit('recorded', records);
+        await this.#o.store.recordAttempts(batch, this.#o.clock.now());
+        this.emit('recorded', batch);
       } catch (err) {
         this.#o.log.error(
-          { err, count: records.length },
+          { err, count: batch.length },
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
-        // Free every slot of the batch, then look for work once: waking per record claimed for the
-        // first freed slot alone (a claim runs synchronously), then again for all the others.
-        for (const b of batch) b.done();
-        this.wake();
+        // A retry is now scheduled: claim it if due, or arm the timer for it.
+        if (batch.some((r) => r.next.status === 'PENDING')) this.wake();
       }
     })();
     try {

@@ -51,6 +51,11 @@ export class EndpointLimiter {
     b.tokens -= 1;
   }
 
+  /** All of the webhook's slots are taken: due work of it may be waiting for one to free up. */
+  isFull(webhookId: string): boolean {
+    return (this.#inFlight.get(webhookId) ?? 0) >= this.maxInFlight;
+  }
+
   release(webhookId: string): void {
     const n = (this.#inFlight.get(webhookId) ?? 1) - 1;
     if (n <= 0) this.#inFlight.delete(webhookId);

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { classifyError } from './attempt-errors.js';
 
 export const RESPONSE_BODY_KEEP = 4096;
@@ -26,6 +26,112 @@ function outcome(statusCode: number): string | null {
   return 'http_error';
 }
 
+const targets = new Map<string, { origin: string; path: string }>();
+
+/** origin and path of a webhook URL, parsed once per distinct URL. */
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size >= 10_000) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
+class Timeout extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * One POST through undici's dispatch API: no AbortController, response stream or async iterator
+ * per request (they were a tenth of a delivery's CPU time in the throughput profile). The status
+ * decides the outcome; a body cut short (by the timeout, a reset or the read cap) does not change it.
+ */
+function post(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<SendResult> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let statusCode: number | null = null;
+    let retryAfter: string | undefined;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let read = 0;
+    let controller: Dispatcher.DispatchController | null = null;
+    let timedOut = false;
+    let done = false;
+    const finish = (error: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({
+        statusCode,
+        responseBody:
+          statusCode === null
+            ? null
+            : Buffer.concat(kept, keptBytes).subarray(0, RESPONSE_BODY_KEEP).toString('utf8'),
+        error,
+        durationMs: Math.round(performance.now() - started),
+        retryAfter,
+      });
+    };
+    // Bounds the whole exchange, connect to last byte read.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller?.abort(new Timeout('timeout'));
+      finish(statusCode === null ? 'timeout' : outcome(statusCode));
+    }, timeoutMs);
+    let origin: string;
+    let path: string;
+    try {
+      ({ origin, path } = target(url));
+    } catch (err) {
+      finish(classifyError(err));
+      return;
+    }
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (timedOut) c.abort(new Timeout('timeout'));
+      },
+      onResponseStart(_c, code, responseHeaders) {
+        statusCode = code;
+        const ra = responseHeaders['retry-after'];
+        retryAfter = Array.isArray(ra) ? ra[0] : ra;
+      },
+      onResponseData(c, chunk) {
+        read += chunk.length;
+        if (keptBytes < RESPONSE_BODY_KEEP) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+        }
+        if (read >= RESPONSE_READ_CAP) {
+          // Enough of an endless body: drop the connection rather than read on.
+          c.abort(new Error('response read cap reached'));
+          finish(outcome(statusCode ?? 0));
+        }
+      },
+      onResponseEnd() {
+        finish(outcome(statusCode ?? 0));
+      },
+      onResponseError(_c, err) {
+        if (statusCode !== null) finish(outcome(statusCode));
+        else finish(timedOut ? 'timeout' : classifyError(err));
+      },
+    };
+    agent.dispatch(
+      { origin, path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      handler,
+    );
+  });
+}
+
 /** One keep-alive undici Agent; `timeoutMs` bounds the whole exchange, connect to last byte read. */
 export function createSender(agentOptions: Agent.Options = {}): Sender {
   const agent = new Agent({
@@ -36,54 +142,7 @@ export function createSender(agentOptions: Agent.Options = {}): Sender {
     ...agentOptions,
   });
   return {
-    async send(url, headers, body, timeoutMs) {
-      const started = performance.now();
-      const ms = () => Math.round(performance.now() - started);
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(new DOMException('timeout', 'TimeoutError')),
-        timeoutMs,
-      );
-      let statusCode: number | null = null;
-      try {
-        const res = await request(url, {
-          dispatcher: agent,
-          method: 'POST',
-          headers,
-          body,
-          signal: controller.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        statusCode = res.statusCode;
-        const retryAfter = res.headers['retry-after'];
-        const chunks: Buffer[] = [];
-        let read = 0;
-        try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            chunks.push(chunk);
-            read += chunk.length;
-            if (read >= RESPONSE_READ_CAP) break;
-          }
-        } catch {
-          // The status is the answer; a body cut short by the timeout or a reset does not change it.
-        }
-        if (read >= RESPONSE_READ_CAP) res.body.destroy();
-        const text = Buffer.concat(chunks).subarray(0, RESPONSE_BODY_KEEP).toString('utf8');
-        return {
-          statusCode,
-          responseBody: text,
-          error: outcome(statusCode),
-          durationMs: ms(),
-          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        };
-      } catch (err) {
-        const error = controller.signal.aborted ? 'timeout' : classifyError(err);
-        return { statusCode, responseBody: null, error, durationMs: ms(), retryAfter: undefined };
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    send: (url, headers, body, timeoutMs) => post(agent, url, headers, body, timeoutMs),
     // Shutdown comes after the dispatcher's grace period: whatever is still in flight is cut off
     // (its lease makes it go again after the restart), so a hanging receiver cannot hold the process.
     close: () => agent.destroy(),

@@ -7,7 +7,7 @@ const CALLBACK_TIMEOUT_MS = 5000;
 
 /**
  * Webhooks with PENDING work, each with its earliest next_attempt_at: a loose index scan, one seek
- * per webhook, however deep a webhook's backlog is. The NULL group is the callback deliveries.
+ * per webhook, however deep a webhook's backlog is. A row with a NULL id: callback deliveries are due.
  */
 const PENDING_WEBHOOKS = `
   WITH RECURSIVE w(id, due) AS (
@@ -20,18 +20,42 @@ const PENDING_WEBHOOKS = `
               ORDER BY d.webhook_id, d.next_attempt_at LIMIT 1)
     FROM w WHERE w.id IS NOT NULL
   )
-  SELECT w.id, w.due, h.rate_limit_per_sec AS rate FROM w CROSS JOIN webhooks h ON h.id = w.id WHERE w.id IS NOT NULL AND w.due <= ?`;
+  SELECT w.id, w.due, h.rate_limit_per_sec AS rate FROM w CROSS JOIN webhooks h ON h.id = w.id WHERE w.id IS NOT NULL AND w.due <= ?
+  UNION ALL
+  SELECT NULL, MIN(next_attempt_at), NULL FROM deliveries WHERE status = 'PENDING' AND webhook_id IS NULL
+  HAVING MIN(next_attempt_at) <= ?`;
 
-/** One webhook's due, unleased deliveries, oldest first (its leased ones are skipped in passing). */
+/** The taken deliveries with their payloads, in one statement however many there are. */
+const TAKEN = `
+  SELECT d.*, m.payload AS payload FROM deliveries d
+  JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
+  WHERE d.id IN (SELECT value FROM json_each(?))`;
+
+/** One webhook's due deliveries, oldest first, its leased ones included (skipped by the caller). */
 const DUE_OF_WEBHOOK = `
   SELECT id, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
+  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
 const DUE_CALLBACKS = `
   SELECT id, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?))
+  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
+
+type Due = { id: string; due: number };
+
+/**
+ * `want` unleased rows of `rows`, which hold the first `want` + (leases of that webhook) due rows:
+ * the leased ones are still PENDING and due, so reading that many more is enough to pass them.
+ */
+function unleased(rows: Due[], leases: Leases, want: number): Due[] {
+  const out: Due[] = [];
+  for (const r of rows) {
+    if (out.length === want) break;
+    if (!leases.has(r.id)) out.push(r);
+  }
+  return out;
+}
 
 /**
  * Takes due deliveries webhook by webhook, at most each webhook's free slots (concurrency and rate
@@ -39,15 +63,20 @@ const DUE_CALLBACKS = `
  * deep backlog costs nothing and cannot crowd out the others.
  */
 export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDelivery[] {
-  const held = leases.heldJson(req.now);
-  const picked: { id: string; due: number }[] = [];
-  const pending = db.prepare(PENDING_WEBHOOKS).all(req.now) as {
-    id: string;
+  leases.expire(req.now);
+  const picked: Due[] = [];
+  const pending = db.prepare(PENDING_WEBHOOKS).all(req.now, req.now) as {
+    id: string | null;
     due: number;
     rate: number | null;
   }[];
   const dueOf = db.prepare(DUE_OF_WEBHOOK);
   for (const w of pending) {
+    if (w.id === null) {
+      const callbacks = db.prepare(DUE_CALLBACKS).all(req.now, req.limit + leases.count('')) as Due[];
+      picked.push(...unleased(callbacks, leases, req.limit));
+      continue;
+    }
     if (req.exclude.has(w.id)) continue;
     // A webhook the limiter has no bucket for yet has a full one: rate_limit_per_sec tokens.
     const free = Math.min(
@@ -55,17 +84,16 @@ export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDeli
       w.rate ?? Number.POSITIVE_INFINITY,
     );
     if (free <= 0) continue;
-    picked.push(
-      ...(dueOf.all(w.id, req.now, held, Math.min(free, req.limit)) as { id: string; due: number }[]),
-    );
+    const want = Math.min(free, req.limit);
+    const rows = dueOf.all(w.id, req.now, want + leases.count(w.id)) as Due[];
+    picked.push(...unleased(rows, leases, want));
   }
-  picked.push(...(db.prepare(DUE_CALLBACKS).all(req.now, held, req.limit) as { id: string; due: number }[]));
   picked.sort((a, b) => a.due - b.due);
   const taken = picked.slice(0, req.limit).map((p) => p.id);
   if (taken.length === 0) return [];
 
-  const getDelivery = db.prepare('SELECT * FROM deliveries WHERE id = ?');
-  const getPayload = db.prepare('SELECT payload FROM messages WHERE tenant_id = ? AND id = ?');
+  const rows = new Map<string, Row>();
+  for (const row of db.prepare(TAKEN).all(JSON.stringify(taken)) as Row[]) rows.set(String(row.id), row);
   const getWebhook = db.prepare('SELECT * FROM webhooks WHERE id = ?');
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
   const hold = db.prepare(
@@ -74,12 +102,14 @@ export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDeli
   const webhooks = new Map<string, ReturnType<typeof webhookFromRow> | null>();
   const claimed: ClaimedDelivery[] = [];
   for (const id of taken) {
-    const delivery = deliveryFromRow(getDelivery.get(id) as Row);
+    const row = rows.get(id);
+    if (!row) continue; // its message is gone (the tenant was deleted)
+    const delivery = deliveryFromRow(row);
     let webhook = null;
     if (delivery.webhookId !== null) {
       if (!webhooks.has(delivery.webhookId)) {
-        const row = getWebhook.get(delivery.webhookId) as Row | undefined;
-        webhooks.set(delivery.webhookId, row ? webhookFromRow(row) : null);
+        const w = getWebhook.get(delivery.webhookId) as Row | undefined;
+        webhooks.set(delivery.webhookId, w ? webhookFromRow(w) : null);
       }
       webhook = webhooks.get(delivery.webhookId) ?? null;
       if (!webhook) continue; // deleted between publish and now; its delivery was cancelled
@@ -92,12 +122,10 @@ export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDeli
     }
     const tenantRow =
       delivery.webhookId === null ? (getTenant.get(delivery.tenantId) as Row | undefined) : undefined;
-    const payload = getPayload.get(delivery.tenantId, delivery.messageId) as { payload: string } | undefined;
-    if (!payload) continue;
-    leases.take(id, req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS));
+    leases.take(id, req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS), delivery.webhookId ?? '');
     claimed.push({
       delivery,
-      payload: payload.payload,
+      payload: String(row.payload),
       webhook,
       tenant: tenantRow ? tenantFromRow(tenantRow) : null,
     });

@@ -1,25 +1,45 @@
 /**
  * Leases of claimed deliveries, kept in memory: one process owns an SQLite file and a restart
  * releases every lease anyway, so writing them (and paying an fsync per claim) would buy nothing.
+ * Counted per webhook, so a claim can read just enough rows to look past the leased ones.
  */
 export class Leases {
-  readonly #until = new Map<string, number>();
+  readonly #held = new Map<string, { until: number; webhook: string }>();
+  readonly #perWebhook = new Map<string, number>();
 
-  take(id: string, until: number): void {
-    this.#until.set(id, until);
+  /** `webhook` is the webhook's id, '' for a callback delivery. */
+  take(id: string, until: number, webhook: string): void {
+    if (this.#held.has(id)) this.release(id);
+    this.#held.set(id, { until, webhook });
+    this.#perWebhook.set(webhook, (this.#perWebhook.get(webhook) ?? 0) + 1);
   }
 
   release(id: string): void {
-    this.#until.delete(id);
+    const lease = this.#held.get(id);
+    if (!lease) return;
+    this.#held.delete(id);
+    const left = (this.#perWebhook.get(lease.webhook) ?? 1) - 1;
+    if (left > 0) this.#perWebhook.set(lease.webhook, left);
+    else this.#perWebhook.delete(lease.webhook);
+  }
+
+  has(id: string): boolean {
+    return this.#held.has(id);
+  }
+
+  /** Leases of one webhook ('' for callbacks), after `expire`. */
+  count(webhook: string): number {
+    return this.#perWebhook.get(webhook) ?? 0;
+  }
+
+  /** Drops leases that ran out (their attempt was never recorded): those deliveries are due again. */
+  expire(now: number): void {
+    for (const [id, lease] of this.#held) if (lease.until <= now) this.release(id);
   }
 
   /** JSON array of the ids leased at `now` (for `id NOT IN (SELECT value FROM json_each(?))`). */
   heldJson(now: number): string {
-    const held: string[] = [];
-    for (const [id, until] of this.#until) {
-      if (until > now) held.push(id);
-      else this.#until.delete(id);
-    }
-    return JSON.stringify(held);
+    this.expire(now);
+    return JSON.stringify([...this.#held.keys()]);
   }
 }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { readMigrations } from '../migration-files.js';
+import { cacheStatements } from './statement-cache.js';
 
 export type Db = Database.Database;
 
@@ -13,6 +14,8 @@ export function openDatabase(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma('wal_autocheckpoint = 10000');
+  cacheStatements(db);
   return db;
 }
 

@@ -21,7 +21,7 @@ function findExisting(db: Db, tenantId: string, m: MessageDraft['message']): Row
     .get(tenantId, m.idempotencyKey) as Row | undefined;
 }
 
-/** See Store.publishMessages. Runs inside one IMMEDIATE transaction: all or nothing. */
+/** See Store.publishMessages. The caller runs it in one transaction (or savepoint): all or nothing. */
 export function publishMessages(
   db: Db,
   tenantId: string,
@@ -41,36 +41,32 @@ export function publishMessages(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
-  return db
-    .transaction(() =>
-      drafts.map(({ message: m }, index): PublishResult => {
-        const existing = findExisting(db, tenantId, m);
-        if (existing) {
-          if (existing.content_hash !== m.contentHash) throw new IdempotencyConflict(index);
-          return { message: messageFromRow(existing), created: false };
-        }
-        const targets: Target[] = parsed
-          .filter((w) => matchesEvent(w.events, m.type))
-          .map((w) => ({ id: w.id, url: w.url, status: w.status === 'ACTIVE' ? 'PENDING' : 'HELD' }));
-        if (m.callbackUrl) targets.push({ id: null, url: m.callbackUrl, status: 'PENDING' });
-        insertMessage.run(
-          tenantId,
-          m.id,
-          m.type,
-          m.payload,
-          m.callbackUrl,
-          m.idempotencyKey,
-          m.contentHash,
-          targets.length,
-          m.createdAt,
-        );
-        for (const t of targets) {
-          const due = t.status === 'PENDING' ? now : null;
-          insertDelivery.run(newId('dlv'), tenantId, m.id, t.id, t.url, t.status, due, now, now);
-        }
-        const message: Message = { ...m, deliveryCount: targets.length };
-        return { message, created: true };
-      }),
-    )
-    .immediate();
+  return drafts.map(({ message: m }, index): PublishResult => {
+    const existing = findExisting(db, tenantId, m);
+    if (existing) {
+      if (existing.content_hash !== m.contentHash) throw new IdempotencyConflict(index);
+      return { message: messageFromRow(existing), created: false };
+    }
+    const targets: Target[] = parsed
+      .filter((w) => matchesEvent(w.events, m.type))
+      .map((w) => ({ id: w.id, url: w.url, status: w.status === 'ACTIVE' ? 'PENDING' : 'HELD' }));
+    if (m.callbackUrl) targets.push({ id: null, url: m.callbackUrl, status: 'PENDING' });
+    insertMessage.run(
+      tenantId,
+      m.id,
+      m.type,
+      m.payload,
+      m.callbackUrl,
+      m.idempotencyKey,
+      m.contentHash,
+      targets.length,
+      m.createdAt,
+    );
+    for (const t of targets) {
+      const due = t.status === 'PENDING' ? now : null;
+      insertDelivery.run(newId('dlv'), tenantId, m.id, t.id, t.url, t.status, due, now, now);
+    }
+    const message: Message = { ...m, deliveryCount: targets.length };
+    return { message, created: true };
+  });
 }

@@ -4,22 +4,32 @@ import type { AttemptRecord } from '../store.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
-/** See Store.recordAttempts. One transaction for the whole batch: group commit. */
-export function recordAttempts(db: Db, leases: Leases, records: AttemptRecord[], now: number): void {
+/**
+ * See Store.recordAttempts. One transaction for the whole batch (group commit), run by `commit`
+ * (SqliteStore's commits without a flush of their own: see WalSync).
+ */
+export function recordAttempts(
+  db: Db,
+  leases: Leases,
+  records: AttemptRecord[],
+  now: number,
+  commit: (fn: () => void) => void,
+): void {
   for (const r of records) leases.release(r.attempt.deliveryId);
-  const held = leases.heldJson(now);
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const getDelivery = db.prepare('SELECT status, first_attempt_at FROM deliveries WHERE id = ?');
   const getWebhook = db.prepare('SELECT status, last_success_at FROM webhooks WHERE id = ?');
-  const updateDelivery = db.prepare(
-    `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
+  const SET = `SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
        last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
-       url = ?, updated_at = ?
-     WHERE id = ?`,
+       url = ?, updated_at = ?`;
+  // The usual case in one statement: the delivery is still PENDING (nobody cancelled or held it).
+  const updatePending = db.prepare(
+    `UPDATE deliveries ${SET} WHERE id = ? AND status = 'PENDING' RETURNING first_attempt_at`,
   );
+  const updateDelivery = db.prepare(`UPDATE deliveries ${SET} WHERE id = ?`);
   const webhookSuccess = db.prepare(
     'UPDATE webhooks SET last_success_at = MAX(COALESCE(last_success_at, 0), ?), failing_since = NULL WHERE id = ?',
   );
@@ -34,7 +44,9 @@ export function recordAttempts(db: Db, leases: Leases, records: AttemptRecord[],
      WHERE webhook_id = ? AND status = 'PENDING' AND id NOT IN (SELECT value FROM json_each(?))`,
   );
 
-  db.transaction(() => {
+  commit(() => {
+    // A webhook's last success, once per batch: the row is written once, not once per attempt.
+    const succeeded = new Set<string>();
     for (const r of records) {
       const a = r.attempt;
       insertAttempt.run(
@@ -47,44 +59,44 @@ export function recordAttempts(db: Db, leases: Leases, records: AttemptRecord[],
         a.responseBody,
         a.error,
       );
-      const current = getDelivery.get(a.deliveryId) as Row | undefined;
-      if (!current) continue;
-      const webhook = r.webhookId ? (getWebhook.get(r.webhookId) as Row | undefined) : undefined;
-      const webhookActive = r.webhookId === null || webhook?.status === 'ACTIVE';
+      // The webhook's row matters only to a failure (suspension) or a retry (paused meanwhile?);
+      // a success of this batch recorded before it must count, as if written one by one.
+      if (r.webhookId && !r.success && succeeded.delete(r.webhookId)) webhookSuccess.run(now, r.webhookId);
+      const webhook =
+        r.webhookId && !r.success ? (getWebhook.get(r.webhookId) as Row | undefined) : undefined;
+      const webhookActive = r.webhookId === null || r.success || webhook?.status === 'ACTIVE';
       let status: string = r.next.status;
       let due = r.next.nextAttemptAt;
-      if (current.status !== 'PENDING') {
-        // Cancelled or held while this attempt was in flight: keep that, unless it succeeded.
-        status = r.success ? 'SUCCEEDED' : String(current.status);
-        due = null;
-      } else if (status === 'PENDING' && !webhookActive) {
+      if (status === 'PENDING' && !webhookActive) {
         status = 'HELD';
         due = null;
       }
-      const firstAttemptAt =
-        current.first_attempt_at === null ? a.startedAt : Number(current.first_attempt_at);
-      updateDelivery.run(
-        status,
-        due,
-        a.statusCode,
-        a.error,
-        a.startedAt,
-        a.startedAt,
-        r.url,
-        now,
-        a.deliveryId,
-      );
-      if (!r.webhookId || !webhook) continue;
+      const args = [a.statusCode, a.error, a.startedAt, a.startedAt, r.url, now, a.deliveryId] as const;
+      const updated = updatePending.get(status, due, ...args) as Row | undefined;
+      let firstAttemptAt: number;
+      if (updated) {
+        firstAttemptAt = Number(updated.first_attempt_at);
+      } else {
+        const current = getDelivery.get(a.deliveryId) as Row | undefined;
+        if (!current) continue;
+        // Cancelled or held while this attempt was in flight: keep that, unless it succeeded.
+        status = r.success ? 'SUCCEEDED' : String(current.status);
+        updateDelivery.run(status, null, ...args);
+        firstAttemptAt = current.first_attempt_at === null ? a.startedAt : Number(current.first_attempt_at);
+      }
+      if (!r.webhookId) continue;
       if (r.success) {
-        webhookSuccess.run(now, r.webhookId);
+        succeeded.add(r.webhookId);
         continue;
       }
+      if (!webhook) continue;
       webhookFailure.run(now, a.startedAt, r.webhookId);
       const lastSuccess = webhook.last_success_at === null ? null : Number(webhook.last_success_at);
       if (status === 'FAILED' && webhook.status === 'ACTIVE' && shouldSuspend(lastSuccess, firstAttemptAt)) {
         suspend.run(now, r.webhookId);
-        holdPending.run(now, r.webhookId, held);
+        holdPending.run(now, r.webhookId, leases.heldJson(now));
       }
     }
-  }).immediate();
+    for (const id of succeeded) webhookSuccess.run(now, id);
+  });
 }

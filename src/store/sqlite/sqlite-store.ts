@@ -40,6 +40,7 @@ import { publishMessages } from './publish.js';
 import { recordAttempts } from './record-attempts.js';
 import { recoverWebhook, redeliverMessage } from './requeue.js';
 import { resealSecrets } from './reseal-secrets.js';
+import { WalSync } from './wal-sync.js';
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
@@ -68,6 +69,9 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Db;
   readonly #leases = new Leases();
+  readonly #wal: WalSync;
+  /** Every publish looks its type up; this process is the only writer of the catalog. */
+  readonly #eventTypes = new Map<string, EventType | null>();
   #publishQueue: {
     tenantId: string;
     drafts: MessageDraft[];
@@ -78,6 +82,7 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.db = openDatabase(path);
+    this.#wal = new WalSync(this.db, path);
   }
 
   async migrate(): Promise<void> {
@@ -89,6 +94,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#wal.close();
     if (this.db.open) this.db.close();
   }
 
@@ -165,6 +171,7 @@ export class SqliteStore implements Store {
     const { names, values } = columnsOf(EVENT_TYPE_COLUMNS, eventType);
     try {
       insert(this.db, 'event_types', names, values);
+      this.#eventTypes.delete(eventType.name);
       return true;
     } catch (err) {
       if (isUniqueViolation(err) || isPrimaryKeyViolation(err)) return false;
@@ -173,8 +180,13 @@ export class SqliteStore implements Store {
   }
 
   async getEventType(name: string): Promise<EventType | null> {
+    const cached = this.#eventTypes.get(name);
+    if (cached !== undefined) return cached;
     const row = this.db.prepare('SELECT * FROM event_types WHERE name = ?').get(name) as Row | undefined;
-    return row ? eventTypeFromRow(row) : null;
+    const eventType = row ? eventTypeFromRow(row) : null;
+    // Names are client input: unknown ones are not remembered, so the map stays as big as the catalog.
+    if (eventType) this.#eventTypes.set(name, eventType);
+    return eventType;
   }
 
   async listEventTypes(page: PageRequest): Promise<Page<EventType>> {
@@ -187,6 +199,7 @@ export class SqliteStore implements Store {
     const row = this.db
       .prepare(`UPDATE event_types SET ${sets} WHERE name = ? RETURNING *`)
       .get(...values, name) as Row | undefined;
+    this.#eventTypes.delete(name);
     return row ? eventTypeFromRow(row) : null;
   }
 
@@ -286,8 +299,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: publishes that arrive in the same turn of the event loop share one transaction
-   * (one fsync), each in its own savepoint so one's conflict does not undo another's messages.
+   * Group commit: publishes that arrive in the same turn of the event loop share one transaction,
+   * each in its own savepoint so one's conflict does not undo another's messages; they are answered
+   * once the WAL flush that covers it is done (see WalSync), without blocking the event loop on it.
    */
   publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
     return new Promise((resolve, reject) => {
@@ -301,26 +315,32 @@ export class SqliteStore implements Store {
     this.#publishQueue = [];
     const outcomes: ({ ok: PublishResult[] } | { err: unknown })[] = [];
     try {
-      this.db
-        .transaction(() => {
-          for (const p of batch) {
-            try {
-              outcomes.push({ ok: publishMessages(this.db, p.tenantId, p.drafts, p.now) });
-            } catch (err) {
-              outcomes.push({ err });
-            }
+      this.#wal.unflushed(() => {
+        for (const p of batch) {
+          try {
+            outcomes.push({
+              ok: this.db.transaction(() => publishMessages(this.db, p.tenantId, p.drafts, p.now))(),
+            });
+          } catch (err) {
+            outcomes.push({ err });
           }
-        })
-        .immediate();
+        }
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o && 'ok' in o) p.resolve(o.ok);
-      else p.reject(o?.err);
-    });
+    this.#wal.flush().then(
+      () =>
+        batch.forEach((p, i) => {
+          const o = outcomes[i];
+          if (o && 'ok' in o) p.resolve(o.ok);
+          else p.reject(o?.err);
+        }),
+      (err) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
   }
 
   async getMessage(tenantId: string, id: string): Promise<Message | null> {
@@ -332,7 +352,10 @@ export class SqliteStore implements Store {
   }
 
   async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
-    return this.db.transaction(() => claimDue(this.db, this.#leases, req))();
+    const claimed = this.db.transaction(() => claimDue(this.db, this.#leases, req))();
+    // Nothing goes out before its publish is on disk (the flush is already under way).
+    await this.#wal.flushed();
+    return claimed;
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -347,7 +370,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
-    recordAttempts(this.db, this.#leases, records, now);
+    recordAttempts(this.db, this.#leases, records, now, (fn) => this.#wal.unflushed(fn));
   }
 
   async getDelivery(tenantId: string, id: string): Promise<Delivery | null> {
