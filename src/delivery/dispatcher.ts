@@ -175,9 +175,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       (record) => {
         // The endpoint is free again as soon as it has answered; the delivery stays leased until
         // its record is committed, so no claim can take it again meanwhile.
-        if (finish()) this.wake();
+        // Record first, then claim (both later in this turn): the claim then finds these rows done
+        // and unleased, instead of reading past them.
         this.#buffer.push(record);
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
+        if (finish()) this.wake();
       },
       (err) => {
         // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.

@@ -1,4 +1,5 @@
-import { deliveryFromRow, type Row, tenantFromRow, webhookFromRow } from '../rows.js';
+import type { Webhook } from '../../core/model.js';
+import { deliveryFromRow, type Row, tenantFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
@@ -29,20 +30,23 @@ const PENDING_WEBHOOKS = `
 const TAKEN = `
   SELECT d.*, m.payload AS payload FROM deliveries d
   JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
-  WHERE d.id IN (SELECT value FROM json_each(?))`;
+  WHERE d.seq IN (SELECT value FROM json_each(?))`;
 
-/** One webhook's due deliveries, oldest first, its leased ones included (skipped by the caller). */
+/**
+ * One webhook's due deliveries, oldest first, its leased ones included (skipped by the caller).
+ * Row numbers only: read from the index alone, however many leased rows are passed over.
+ */
 const DUE_OF_WEBHOOK = `
-  SELECT id, next_attempt_at AS due FROM deliveries
+  SELECT seq, next_attempt_at AS due FROM deliveries
   WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
 const DUE_CALLBACKS = `
-  SELECT id, next_attempt_at AS due FROM deliveries
+  SELECT seq, next_attempt_at AS due FROM deliveries
   WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
-type Due = { id: string; due: number };
+type Due = { seq: number; due: number };
 
 /**
  * `want` unleased rows of `rows`, which hold the first `want` + (leases of that webhook) due rows:
@@ -52,7 +56,7 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
   const out: Due[] = [];
   for (const r of rows) {
     if (out.length === want) break;
-    if (!leases.has(r.id)) out.push(r);
+    if (!leases.hasSeq(r.seq)) out.push(r);
   }
   return out;
 }
@@ -62,7 +66,12 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
  * limit), oldest first across the result. Saturated webhooks are not even looked at, so one with a
  * deep backlog costs nothing and cannot crowd out the others.
  */
-export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDelivery[] {
+export function claimDue(
+  db: Db,
+  leases: Leases,
+  webhookOf: (id: string) => Webhook | null,
+  req: ClaimRequest,
+): ClaimedDelivery[] {
   leases.expire(req.now);
   const picked: Due[] = [];
   const pending = db.prepare(PENDING_WEBHOOKS).all(req.now, req.now) as {
@@ -89,29 +98,24 @@ export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDeli
     picked.push(...unleased(rows, leases, want));
   }
   picked.sort((a, b) => a.due - b.due);
-  const taken = picked.slice(0, req.limit).map((p) => p.id);
+  const taken = picked.slice(0, req.limit).map((p) => p.seq);
   if (taken.length === 0) return [];
 
-  const rows = new Map<string, Row>();
-  for (const row of db.prepare(TAKEN).all(JSON.stringify(taken)) as Row[]) rows.set(String(row.id), row);
-  const getWebhook = db.prepare('SELECT * FROM webhooks WHERE id = ?');
+  const rows = new Map<number, Row>();
+  for (const row of db.prepare(TAKEN).all(JSON.stringify(taken)) as Row[]) rows.set(Number(row.seq), row);
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
   const hold = db.prepare(
     "UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
   );
-  const webhooks = new Map<string, ReturnType<typeof webhookFromRow> | null>();
   const claimed: ClaimedDelivery[] = [];
-  for (const id of taken) {
-    const row = rows.get(id);
+  for (const seq of taken) {
+    const row = rows.get(seq);
     if (!row) continue; // its message is gone (the tenant was deleted)
     const delivery = deliveryFromRow(row);
+    const id = delivery.id;
     let webhook = null;
     if (delivery.webhookId !== null) {
-      if (!webhooks.has(delivery.webhookId)) {
-        const w = getWebhook.get(delivery.webhookId) as Row | undefined;
-        webhooks.set(delivery.webhookId, w ? webhookFromRow(w) : null);
-      }
-      webhook = webhooks.get(delivery.webhookId) ?? null;
+      webhook = webhookOf(delivery.webhookId);
       if (!webhook) continue; // deleted between publish and now; its delivery was cancelled
       if (webhook.status !== 'ACTIVE') {
         // Leased when its webhook was paused, and the lease expired (the worker died): hold it,
@@ -122,7 +126,7 @@ export function claimDue(db: Db, leases: Leases, req: ClaimRequest): ClaimedDeli
     }
     const tenantRow =
       delivery.webhookId === null ? (getTenant.get(delivery.tenantId) as Row | undefined) : undefined;
-    leases.take(id, req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS), delivery.webhookId ?? '');
+    leases.take(id, seq, req.leaseUntil(webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS), delivery.webhookId ?? '');
     claimed.push({
       delivery,
       payload: String(row.payload),

@@ -1,16 +1,19 @@
 /**
  * Leases of claimed deliveries, kept in memory: one process owns an SQLite file and a restart
  * releases every lease anyway, so writing them (and paying an fsync per claim) would buy nothing.
- * Counted per webhook, so a claim can read just enough rows to look past the leased ones.
+ * Counted per webhook, so a claim can read just enough rows to look past the leased ones, and
+ * known by row number too, so that the claim reads only a covering index.
  */
 export class Leases {
-  readonly #held = new Map<string, { until: number; webhook: string }>();
+  readonly #held = new Map<string, { until: number; webhook: string; seq: number }>();
+  readonly #seqs = new Set<number>();
   readonly #perWebhook = new Map<string, number>();
 
-  /** `webhook` is the webhook's id, '' for a callback delivery. */
-  take(id: string, until: number, webhook: string): void {
+  /** `webhook` is the webhook's id, '' for a callback delivery; `seq` the delivery's row number. */
+  take(id: string, seq: number, until: number, webhook: string): void {
     if (this.#held.has(id)) this.release(id);
-    this.#held.set(id, { until, webhook });
+    this.#held.set(id, { until, webhook, seq });
+    this.#seqs.add(seq);
     this.#perWebhook.set(webhook, (this.#perWebhook.get(webhook) ?? 0) + 1);
   }
 
@@ -18,13 +21,14 @@ export class Leases {
     const lease = this.#held.get(id);
     if (!lease) return;
     this.#held.delete(id);
+    this.#seqs.delete(lease.seq);
     const left = (this.#perWebhook.get(lease.webhook) ?? 1) - 1;
     if (left > 0) this.#perWebhook.set(lease.webhook, left);
     else this.#perWebhook.delete(lease.webhook);
   }
 
-  has(id: string): boolean {
-    return this.#held.has(id);
+  hasSeq(seq: number): boolean {
+    return this.#seqs.has(seq);
   }
 
   /** Leases of one webhook ('' for callbacks), after `expire`. */

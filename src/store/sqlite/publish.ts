@@ -4,6 +4,7 @@ import type { Message } from '../../core/model.js';
 import { messageFromRow, type Row } from '../rows.js';
 import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store.js';
 import type { Db } from './open-database.js';
+import type { FanOutTarget } from './webhook-cache.js';
 
 interface Target {
   id: string | null;
@@ -24,14 +25,12 @@ function findExisting(db: Db, tenantId: string, m: MessageDraft['message']): Row
 /** See Store.publishMessages. The caller runs it in one transaction (or savepoint): all or nothing. */
 export function publishMessages(
   db: Db,
+  targetsOf: (tenantId: string) => FanOutTarget[],
   tenantId: string,
   drafts: MessageDraft[],
   now: number,
 ): PublishResult[] {
-  const webhooks = db
-    .prepare('SELECT id, url, events, status FROM webhooks WHERE tenant_id = ?')
-    .all(tenantId) as { id: string; url: string; events: string; status: string }[];
-  const parsed = webhooks.map((w) => ({ ...w, events: JSON.parse(w.events) as string[] }));
+  const parsed = targetsOf(tenantId);
   const insertMessage = db.prepare(
     `INSERT INTO messages (tenant_id, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -4,16 +4,14 @@ import type { AttemptRecord } from '../store.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
-/**
- * See Store.recordAttempts. One transaction for the whole batch (group commit), run by `commit`
- * (SqliteStore's commits without a flush of their own: see WalSync).
- */
+/** See Store.recordAttempts. One transaction (or savepoint) for the whole batch, run by `commit`. */
 export function recordAttempts(
   db: Db,
   leases: Leases,
   records: AttemptRecord[],
   now: number,
   commit: (fn: () => void) => void,
+  onSuspend: () => void,
 ): void {
   for (const r of records) leases.release(r.attempt.deliveryId);
   const insertAttempt = db.prepare(
@@ -94,6 +92,7 @@ export function recordAttempts(
       const lastSuccess = webhook.last_success_at === null ? null : Number(webhook.last_success_at);
       if (status === 'FAILED' && webhook.status === 'ACTIVE' && shouldSuspend(lastSuccess, firstAttemptAt)) {
         suspend.run(now, r.webhookId);
+        onSuspend();
         holdPending.run(now, r.webhookId, leases.heldJson(now));
       }
     }

@@ -33,14 +33,14 @@ import type {
   Store,
 } from '../store.js';
 import { claimDue } from './claim.js';
+import { GroupCommit } from './group-commit.js';
 import * as inspection from './inspection.js';
 import { Leases } from './leases.js';
 import { applyMigrations, type Db, openDatabase } from './open-database.js';
-import { publishMessages } from './publish.js';
-import { recordAttempts } from './record-attempts.js';
 import { recoverWebhook, redeliverMessage } from './requeue.js';
 import { resealSecrets } from './reseal-secrets.js';
 import { WalSync } from './wal-sync.js';
+import { WebhookCache } from './webhook-cache.js';
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
@@ -70,19 +70,16 @@ export class SqliteStore implements Store {
   readonly db: Db;
   readonly #leases = new Leases();
   readonly #wal: WalSync;
+  readonly #writes: GroupCommit;
+  readonly #webhooks: WebhookCache;
   /** Every publish looks its type up; this process is the only writer of the catalog. */
   readonly #eventTypes = new Map<string, EventType | null>();
-  #publishQueue: {
-    tenantId: string;
-    drafts: MessageDraft[];
-    now: number;
-    resolve: (r: PublishResult[]) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
 
   constructor(path: string) {
     this.db = openDatabase(path);
     this.#wal = new WalSync(this.db, path);
+    this.#webhooks = new WebhookCache(this.db);
+    this.#writes = new GroupCommit(this.db, this.#wal, this.#leases, this.#webhooks);
   }
 
   async migrate(): Promise<void> {
@@ -111,6 +108,7 @@ export class SqliteStore implements Store {
   }
 
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    this.#webhooks.clear();
     return resealSecrets(this.db, reseal);
   }
 
@@ -144,6 +142,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
+    this.#webhooks.clear();
     return this.db.prepare('DELETE FROM tenants WHERE id = ?').run(id).changes > 0;
   }
 
@@ -204,6 +203,7 @@ export class SqliteStore implements Store {
   }
 
   async createWebhook(webhook: Webhook): Promise<void> {
+    this.#webhooks.clear();
     const { names, values } = columnsOf(WEBHOOK_COLUMNS, webhook);
     insert(this.db, 'webhooks', names, values);
   }
@@ -231,6 +231,7 @@ export class SqliteStore implements Store {
     patch: Partial<Webhook>,
     now: number,
   ): Promise<Webhook | null> {
+    this.#webhooks.clear();
     const { names, values } = columnsOf(WEBHOOK_COLUMNS, { ...patch, updatedAt: now });
     const sets = names.map((n) => `${n} = ?`).join(', ');
     const row = this.db
@@ -245,6 +246,7 @@ export class SqliteStore implements Store {
     status: WebhookStatus,
     now: number,
   ): Promise<Webhook | null> {
+    this.#webhooks.clear();
     return this.db
       .transaction(() => {
         const row = this.db
@@ -280,67 +282,31 @@ export class SqliteStore implements Store {
   }
 
   async deleteWebhook(tenantId: string, id: string, now: number): Promise<boolean> {
+    this.#webhooks.clear();
     return this.db
       .transaction(() => {
         const gone =
           this.db.prepare('DELETE FROM webhooks WHERE tenant_id = ? AND id = ?').run(tenantId, id).changes >
           0;
         if (gone) {
-          this.db
-            .prepare(
-              `UPDATE deliveries SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND webhook_id = ? AND status IN ('PENDING', 'HELD')`,
-            )
-            .run(now, tenantId, id);
+          // One status at a time: each has its own partial index (an IN list would use neither).
+          for (const status of ['PENDING', 'HELD']) {
+            this.db
+              .prepare(
+                `UPDATE deliveries SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = ?
+               WHERE tenant_id = ? AND webhook_id = ? AND status = ?`,
+              )
+              .run(now, tenantId, id, status);
+          }
         }
         return gone;
       })
       .immediate();
   }
 
-  /**
-   * Group commit: publishes that arrive in the same turn of the event loop share one transaction,
-   * each in its own savepoint so one's conflict does not undo another's messages; they are answered
-   * once the WAL flush that covers it is done (see WalSync), without blocking the event loop on it.
-   */
+  /** Group-committed with other publishes and attempt records: see GroupCommit. */
   publishMessages(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
-    return new Promise((resolve, reject) => {
-      this.#publishQueue.push({ tenantId, drafts, now, resolve, reject });
-      if (this.#publishQueue.length === 1) setImmediate(() => this.#commitPublishes());
-    });
-  }
-
-  #commitPublishes(): void {
-    const batch = this.#publishQueue;
-    this.#publishQueue = [];
-    const outcomes: ({ ok: PublishResult[] } | { err: unknown })[] = [];
-    try {
-      this.#wal.unflushed(() => {
-        for (const p of batch) {
-          try {
-            outcomes.push({
-              ok: this.db.transaction(() => publishMessages(this.db, p.tenantId, p.drafts, p.now))(),
-            });
-          } catch (err) {
-            outcomes.push({ err });
-          }
-        }
-      });
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    this.#wal.flush().then(
-      () =>
-        batch.forEach((p, i) => {
-          const o = outcomes[i];
-          if (o && 'ok' in o) p.resolve(o.ok);
-          else p.reject(o?.err);
-        }),
-      (err) => {
-        for (const p of batch) p.reject(err);
-      },
-    );
+    return this.#writes.publish(tenantId, drafts, now);
   }
 
   async getMessage(tenantId: string, id: string): Promise<Message | null> {
@@ -352,7 +318,8 @@ export class SqliteStore implements Store {
   }
 
   async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
-    const claimed = this.db.transaction(() => claimDue(this.db, this.#leases, req))();
+    // No transaction: nothing else writes between its statements (one connection, one thread).
+    const claimed = claimDue(this.db, this.#leases, (id) => this.#webhooks.get(id), req);
     // Nothing goes out before its publish is on disk (the flush is already under way).
     await this.#wal.flushed();
     return claimed;
@@ -370,7 +337,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
-    recordAttempts(this.db, this.#leases, records, now, (fn) => this.#wal.unflushed(fn));
+    await this.#writes.record(records, now);
   }
 
   async getDelivery(tenantId: string, id: string): Promise<Delivery | null> {
