@@ -44,7 +44,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #stopping = false;
   #timer: NodeJS.Timeout | null = null;
   #wakeQueued = false;
-  /** The last claim took as many as it was allowed: more may be due than it could see. */
+  /** The last claim may have left due work behind (see Store.claimsAllDue). */
   #cutShort = false;
   #buffer: AttemptRecord[] = [];
   #flushing: Promise<void> | null = null;
@@ -120,9 +120,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           perWebhookDefault: this.#o.maxPerWebhook,
         });
         for (const c of claimed) this.#launch(c);
-        // A claim takes every webhook's free slots; only one cut short by `limit` may have left
-        // due work behind. Claim again then: the webhooks it filled now count as saturated.
-        this.#cutShort = claimed.length === limit;
+        // Claim again while due work may be left: the webhooks this claim filled now count as
+        // saturated, so the next one looks past their backlog to everyone else's due work.
+        this.#cutShort = this.#o.store.claimsAllDue ? claimed.length === limit : claimed.length > 0;
         if (this.#cutShort) this.#again = true;
       } while (this.#again && !this.#stopping);
       await this.#armTimer(nextTokenInMs);

@@ -141,6 +141,12 @@ export interface Store {
 
   /** Leases due PENDING deliveries (oldest due first) within the request's per-webhook limits. */
   claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * true: a claim takes every due delivery the request's limits allow, so one that returned fewer
+   * than `limit` left nothing claimable behind. false: it looks at a window of due rows only (and
+   * other workers claim too), so only an empty claim says there is nothing left.
+   */
+  readonly claimsAllDue: boolean;
   /** Earliest next_attempt_at of a PENDING delivery, or null when none is pending. */
   nextDueAt(): Promise<number | null>;
   /**

@@ -69,6 +69,7 @@ const assignments = (names: string[]): string => names.map((n, i) => `${n} = $${
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly claimsAllDue = false;
   readonly pool: Pool;
   readonly schema: string | null;
   #closed = false;

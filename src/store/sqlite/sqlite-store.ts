@@ -67,6 +67,7 @@ function insert(db: Db, table: string, names: string[], values: unknown[]): void
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly claimsAllDue = true;
   readonly db: Db;
   readonly #leases = new Leases();
   readonly #wal: WalSync;
