@@ -119,6 +119,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           perWebhookFree: snap.free,
           perWebhookDefault: this.#o.maxPerWebhook,
         });
+        // Stopped while claiming: start nothing (the leases run out, or go with the process).
+        if (this.#stopping) break;
         for (const c of claimed) this.#launch(c);
         // Claim again while due work may be left: the webhooks this claim filled now count as
         // saturated, so the next one looks past their backlog to everyone else's due work.

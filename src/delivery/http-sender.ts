@@ -87,6 +87,8 @@ function post(
       controller?.abort(new Timeout('timeout'));
       finish(statusCode === null ? 'timeout' : outcome(statusCode));
     }, timeoutMs);
+    // The socket keeps the process alive while the exchange lasts; the timer alone must not.
+    timer.unref();
     let origin: string;
     let path: string;
     try {
@@ -125,10 +127,15 @@ function post(
         else finish(timedOut ? 'timeout' : classifyError(err));
       },
     };
-    agent.dispatch(
-      { origin, path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-      handler,
-    );
+    try {
+      agent.dispatch(
+        { origin, path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        handler,
+      );
+    } catch (err) {
+      // A closed agent (shutdown) refuses at once, without calling the handler.
+      finish(classifyError(err));
+    }
   });
 }
 

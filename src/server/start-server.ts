@@ -149,7 +149,14 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       generatedAdminKey: admin.generated,
       close() {
         closing ??= (async () => {
-          await app.close();
+          // Node closes the connections idle when closing starts; one whose request was still
+          // running goes idle later and would hold close() for the whole keep-alive timeout.
+          const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+          try {
+            await app.close();
+          } finally {
+            clearInterval(sweep);
+          }
           await stopWatching?.();
           await dispatcher?.stop();
           await sender.close();
