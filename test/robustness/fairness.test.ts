@@ -11,7 +11,7 @@ import { LoadReceiver } from './load-receiver.js';
  * be at least 90% of the rate without it.
  */
 const HEALTHY = 10;
-const MESSAGES = 2000;
+const MESSAGES = 3000;
 const BATCH = 1000;
 const MIN_RATIO = 0.9;
 
@@ -78,24 +78,29 @@ describe('fairness: a hanging webhook does not slow the healthy ones', () => {
   });
 
   it(`keeps ≥ ${MIN_RATIO * 100}% of the healthy delivery rate`, { timeout: 120_000 }, async () => {
-    // Rounds of (baseline, hanging), compared best against best, so that a cold first run (JIT,
-    // page cache) or a noisy neighbour on this 2-core machine cannot decide the verdict. Up to three
-    // rounds, the same number of runs on each side; stop as soon as the verdict is clear.
+    // Rounds of (baseline, hanging) run back to back, each round's ratio taken within the round,
+    // the verdict on the median: a cold first run (JIT, page cache), a noisy neighbour on this
+    // 2-core machine or one lucky baseline (runs here vary by ±10%) cannot decide it alone. Two
+    // rounds that both pass settle it; otherwise a third one, and the median of three.
     const bases: PhaseResult[] = [];
     const hangs: PhaseResult[] = [];
-    const best = (rs: PhaseResult[]) => rs.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const ratios: number[] = [];
     for (let round = 0; round < 3; round++) {
-      bases.push(await runPhase(false));
-      hangs.push(await runPhase(true));
-      if (round > 0 && best(hangs).rate >= best(bases).rate * MIN_RATIO) break;
+      const base = await runPhase(false);
+      const hang = await runPhase(true);
+      bases.push(base);
+      hangs.push(hang);
+      ratios.push(hang.rate / base.rate);
+      if (round === 1 && ratios.every((r) => r >= MIN_RATIO)) break;
     }
-    const baseline = best(bases);
-    const hang = best(hangs);
-    const ratio = hang.rate / baseline.rate;
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const ratio = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    const hang = hangs[hangs.length - 1] as PhaseResult;
     console.log(
       `fairness: healthy deliveries/s without the hanging webhook ${bases.map(fmt).join(', ')}; ` +
         `with it ${hangs.map(fmt).join(', ')} ` +
-        `(hanging attempts started: ${hang.hangAttempts}); ratio ${(ratio * 100).toFixed(1)}%`,
+        `(hanging attempts started: ${hang.hangAttempts}); ratios ${ratios.map((r) => `${(r * 100).toFixed(1)}%`).join(', ')}, ` +
+        `median ${(ratio * 100).toFixed(1)}%`,
     );
     expect(hang.hangAttempts, 'the hanging webhook was attempted').toBeGreaterThan(0);
     expect(ratio).toBeGreaterThanOrEqual(MIN_RATIO);
