@@ -17,8 +17,10 @@ export interface ApiContext {
   /** Sends the synchronous test attempts. */
   sender: Sender;
   userAgent: string;
-  /** Tells the delivery side that work may be due now (a publish, requeue, reactivation). */
+  /** Tells the delivery side that work may be due now (a requeue, reactivation). */
   wake: () => void;
+  /** The same after a publish; a no-op where the store itself tells the dispatcher (SQLite). */
+  published: () => void;
   /** Production mode's check of target hosts at registration; null in dev mode. */
   addressGuard: AddressGuard | null;
   /** Per-key request limit; null when HOOKLINE_API_RATE_LIMIT=off. */

@@ -101,7 +101,7 @@ export async function publish(
   }
   try {
     const results = await ctx.store.publishMessages(tenantId, drafts, now);
-    if (results.some((r) => r.created)) ctx.wake();
+    if (results.some((r) => r.created)) ctx.published();
     return results;
   } catch (err) {
     if (!(err instanceof IdempotencyConflict)) throw err;

@@ -96,6 +96,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         dispatcher?.wake();
         announcer?.announce();
       },
+      // SQLite wakes the dispatcher itself when publishes commit (see SqliteStore.watchForWork),
+      // a flush earlier than the publish's answer; waking again here would only cost a claim.
+      published: () => {
+        if (store.kind !== 'sqlite') ctx.wake();
+      },
       addressGuard,
       rateLimiter: config.apiRateLimit ? new KeyRateLimiter(config.apiRateLimit) : null,
     };
@@ -124,7 +129,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     announcer = new WorkAnnouncer(store, (err) =>
       log.warn({ err }, 'announcing work to other processes failed'),
     );
-    if (dispatcher && store.kind === 'postgres') {
+    if (dispatcher) {
       const d = dispatcher;
       stopWatching = await store.watchForWork(
         () => d.wake(),

@@ -154,7 +154,11 @@ export interface Store {
    * publish, requeue or reactivation). A no-op where one process does everything (SQLite).
    */
   announceWork(): Promise<void>;
-  /** Calls `listener` whenever another process announces work; resolves to a stop function. */
+  /**
+   * Calls `listener` whenever another process announces work (SQLite: as soon as publishes are
+   * committed, before their flush to disk completes, so a claim can get ready meanwhile); resolves
+   * to a stop function.
+   */
   watchForWork(listener: () => void, onError?: (err: Error) => void): Promise<() => Promise<void>>;
   /** Records attempts and moves their deliveries on (retry, success, failure, suspension): one transaction. */
   recordAttempts(records: AttemptRecord[], now: number): Promise<void>;

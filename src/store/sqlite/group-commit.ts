@@ -26,6 +26,8 @@ export class GroupCommit {
   readonly #wal: WalSync;
   readonly #leases: Leases;
   readonly #webhooks: WebhookCache;
+  /** Told when publishes are committed (their flush still under way). */
+  onPublished: (() => void) | null = null;
   // biome-ignore lint/suspicious/noExplicitAny: jobs of different result types share the queue
   #queue: Job<any>[] = [];
 
@@ -97,7 +99,9 @@ export class GroupCommit {
       if (!job.durable) settle(job, i);
     });
     if (!batch.some((job) => job.durable)) return;
-    this.#wal.flush().then(
+    const flushed = this.#wal.flush();
+    this.onPublished?.();
+    flushed.then(
       () =>
         batch.forEach((job, i) => {
           if (job.durable) settle(job, i);

@@ -333,8 +333,15 @@ export class SqliteStore implements Store {
   // One process owns an SQLite file: the in-process wake-up is all there is to do.
   async announceWork(): Promise<void> {}
 
-  async watchForWork(): Promise<() => Promise<void>> {
-    return async () => {};
+  /**
+   * The listener hears of publishes when they are committed, a flush ahead of their answer: the
+   * dispatcher claims while the flush runs, and sends once it is done (claimDue waits for it).
+   */
+  async watchForWork(listener: () => void): Promise<() => Promise<void>> {
+    this.#writes.onPublished = listener;
+    return async () => {
+      this.#writes.onPublished = null;
+    };
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {
