@@ -46,7 +46,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #wakeQueued = false;
   /** The last claim may have left due work behind (see Store.claimsAllDue). */
   #cutShort = false;
-  #buffer: AttemptRecord[] = [];
+  #buffer: { record: AttemptRecord; finish: () => boolean }[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
 
@@ -175,13 +175,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     };
     attemptOnce(c, this.#o).then(
       (record) => {
-        // The endpoint is free again as soon as it has answered; the delivery stays leased until
-        // its record is committed, so no claim can take it again meanwhile.
-        // Record first, then claim (both later in this turn): the claim then finds these rows done
-        // and unleased, instead of reading past them.
-        this.#buffer.push(record);
+        // The slot stays taken until the record is committed: a crash can then repeat only
+        // attempts in flight or being recorded, at most a webhook's limit of them.
+        this.#buffer.push({ record, finish });
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
-        if (finish()) this.wake();
       },
       (err) => {
         // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.
@@ -199,17 +196,21 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#flushing = (async () => {
+      const records = batch.map((b) => b.record);
       try {
-        await this.#o.store.recordAttempts(batch, this.#o.clock.now());
-        this.emit('recorded', batch);
+        await this.#o.store.recordAttempts(records, this.#o.clock.now());
+        this.emit('recorded', records);
       } catch (err) {
         this.#o.log.error(
-          { err, count: batch.length },
+          { err, count: records.length },
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
-        // A retry is now scheduled: claim it if due, or arm the timer for it.
-        if (batch.some((r) => r.next.status === 'PENDING')) this.wake();
+        // Free the batch's slots, then look for work once (if a freed slot may have work waiting,
+        // or a retry is now scheduled: claim it if due, or arm the timer for it).
+        let wake = records.some((r) => r.next.status === 'PENDING');
+        for (const b of batch) if (b.finish()) wake = true;
+        if (wake) this.wake();
       }
     })();
     try {
