@@ -59,9 +59,9 @@ export function recordAttempts(
       );
       // The webhook's row matters only to a failure (suspension) or a retry (paused meanwhile?);
       // a success of this batch recorded before it must count, as if written one by one.
-      if (r.webhookId && !r.success && succeeded.delete(r.webhookId)) webhookSuccess.run(now, r.webhookId);
-      const webhook =
-        r.webhookId && !r.success ? (getWebhook.get(r.webhookId) as Row | undefined) : undefined;
+      const failedWebhook = r.success ? null : r.webhookId;
+      if (failedWebhook && succeeded.delete(failedWebhook)) webhookSuccess.run(now, failedWebhook);
+      const webhook = failedWebhook ? (getWebhook.get(failedWebhook) as Row | undefined) : undefined;
       const webhookActive = r.webhookId === null || r.success || webhook?.status === 'ACTIVE';
       let status: string = r.next.status;
       let due = r.next.nextAttemptAt;
