@@ -30,12 +30,15 @@ export class GroupCommit {
   onPublished: (() => void) | null = null;
   // biome-ignore lint/suspicious/noExplicitAny: jobs of different result types share the queue
   #queue: Job<any>[] = [];
+  /** A job in a savepoint of the batch's transaction; made once (better-sqlite3 builds a wrapper each time). */
+  readonly #savepoint: <T>(run: () => T) => T;
 
   constructor(db: Db, wal: WalSync, leases: Leases, webhooks: WebhookCache) {
     this.#db = db;
     this.#wal = wal;
     this.#leases = leases;
     this.#webhooks = webhooks;
+    this.#savepoint = db.transaction((run) => run()) as <T>(run: () => T) => T;
   }
 
   publish(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
@@ -49,15 +52,7 @@ export class GroupCommit {
    */
   record(records: AttemptRecord[], now: number): Promise<void> {
     const done = this.#enqueue(
-      () =>
-        recordAttempts(
-          this.#db,
-          this.#leases,
-          records,
-          now,
-          (fn) => this.#db.transaction(fn)(),
-          () => this.#webhooks.clear(),
-        ),
+      () => recordAttempts(this.#db, this.#leases, records, now, () => this.#webhooks.clear()),
       false,
     );
     this.#commit();
@@ -78,9 +73,14 @@ export class GroupCommit {
     const outcomes: ({ ok: unknown } | { err: unknown })[] = [];
     try {
       this.#wal.unflushed(() => {
+        // A lone job needs no savepoint: its failure rolls back the transaction, which is its own.
+        if (batch.length === 1) {
+          outcomes.push({ ok: batch[0]?.run() });
+          return;
+        }
         for (const job of batch) {
           try {
-            outcomes.push({ ok: this.#db.transaction(job.run)() });
+            outcomes.push({ ok: this.#savepoint(job.run) });
           } catch (err) {
             outcomes.push({ err });
           }

@@ -4,13 +4,12 @@ import type { AttemptRecord } from '../store.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
-/** See Store.recordAttempts. One transaction (or savepoint) for the whole batch, run by `commit`. */
+/** See Store.recordAttempts. The caller runs it in one transaction (or savepoint): all or nothing. */
 export function recordAttempts(
   db: Db,
   leases: Leases,
   records: AttemptRecord[],
   now: number,
-  commit: (fn: () => void) => void,
   onSuspend: () => void,
 ): void {
   for (const r of records) leases.release(r.attempt.deliveryId);
@@ -42,60 +41,58 @@ export function recordAttempts(
      WHERE webhook_id = ? AND status = 'PENDING' AND id NOT IN (SELECT value FROM json_each(?))`,
   );
 
-  commit(() => {
-    // A webhook's last success, once per batch: the row is written once, not once per attempt.
-    const succeeded = new Set<string>();
-    for (const r of records) {
-      const a = r.attempt;
-      insertAttempt.run(
-        a.tenantId,
-        a.deliveryId,
-        a.number,
-        a.startedAt,
-        a.durationMs,
-        a.statusCode,
-        a.responseBody,
-        a.error,
-      );
-      // The webhook's row matters only to a failure (suspension) or a retry (paused meanwhile?);
-      // a success of this batch recorded before it must count, as if written one by one.
-      const failedWebhook = r.success ? null : r.webhookId;
-      if (failedWebhook && succeeded.delete(failedWebhook)) webhookSuccess.run(now, failedWebhook);
-      const webhook = failedWebhook ? (getWebhook.get(failedWebhook) as Row | undefined) : undefined;
-      const webhookActive = r.webhookId === null || r.success || webhook?.status === 'ACTIVE';
-      let status: string = r.next.status;
-      let due = r.next.nextAttemptAt;
-      if (status === 'PENDING' && !webhookActive) {
-        status = 'HELD';
-        due = null;
-      }
-      const args = [a.statusCode, a.error, a.startedAt, a.startedAt, r.url, now, a.deliveryId] as const;
-      const updated = updatePending.get(status, due, ...args) as Row | undefined;
-      let firstAttemptAt: number;
-      if (updated) {
-        firstAttemptAt = Number(updated.first_attempt_at);
-      } else {
-        const current = getDelivery.get(a.deliveryId) as Row | undefined;
-        if (!current) continue;
-        // Cancelled or held while this attempt was in flight: keep that, unless it succeeded.
-        status = r.success ? 'SUCCEEDED' : String(current.status);
-        updateDelivery.run(status, null, ...args);
-        firstAttemptAt = current.first_attempt_at === null ? a.startedAt : Number(current.first_attempt_at);
-      }
-      if (!r.webhookId) continue;
-      if (r.success) {
-        succeeded.add(r.webhookId);
-        continue;
-      }
-      if (!webhook) continue;
-      webhookFailure.run(now, a.startedAt, r.webhookId);
-      const lastSuccess = webhook.last_success_at === null ? null : Number(webhook.last_success_at);
-      if (status === 'FAILED' && webhook.status === 'ACTIVE' && shouldSuspend(lastSuccess, firstAttemptAt)) {
-        suspend.run(now, r.webhookId);
-        onSuspend();
-        holdPending.run(now, r.webhookId, leases.heldJson(now));
-      }
+  // A webhook's last success, once per batch: the row is written once, not once per attempt.
+  const succeeded = new Set<string>();
+  for (const r of records) {
+    const a = r.attempt;
+    insertAttempt.run(
+      a.tenantId,
+      a.deliveryId,
+      a.number,
+      a.startedAt,
+      a.durationMs,
+      a.statusCode,
+      a.responseBody,
+      a.error,
+    );
+    // The webhook's row matters only to a failure (suspension) or a retry (paused meanwhile?);
+    // a success of this batch recorded before it must count, as if written one by one.
+    const failedWebhook = r.success ? null : r.webhookId;
+    if (failedWebhook && succeeded.delete(failedWebhook)) webhookSuccess.run(now, failedWebhook);
+    const webhook = failedWebhook ? (getWebhook.get(failedWebhook) as Row | undefined) : undefined;
+    const webhookActive = r.webhookId === null || r.success || webhook?.status === 'ACTIVE';
+    let status: string = r.next.status;
+    let due = r.next.nextAttemptAt;
+    if (status === 'PENDING' && !webhookActive) {
+      status = 'HELD';
+      due = null;
     }
-    for (const id of succeeded) webhookSuccess.run(now, id);
-  });
+    const args = [a.statusCode, a.error, a.startedAt, a.startedAt, r.url, now, a.deliveryId] as const;
+    const updated = updatePending.get(status, due, ...args) as Row | undefined;
+    let firstAttemptAt: number;
+    if (updated) {
+      firstAttemptAt = Number(updated.first_attempt_at);
+    } else {
+      const current = getDelivery.get(a.deliveryId) as Row | undefined;
+      if (!current) continue;
+      // Cancelled or held while this attempt was in flight: keep that, unless it succeeded.
+      status = r.success ? 'SUCCEEDED' : String(current.status);
+      updateDelivery.run(status, null, ...args);
+      firstAttemptAt = current.first_attempt_at === null ? a.startedAt : Number(current.first_attempt_at);
+    }
+    if (!r.webhookId) continue;
+    if (r.success) {
+      succeeded.add(r.webhookId);
+      continue;
+    }
+    if (!webhook) continue;
+    webhookFailure.run(now, a.startedAt, r.webhookId);
+    const lastSuccess = webhook.last_success_at === null ? null : Number(webhook.last_success_at);
+    if (status === 'FAILED' && webhook.status === 'ACTIVE' && shouldSuspend(lastSuccess, firstAttemptAt)) {
+      suspend.run(now, r.webhookId);
+      onSuspend();
+      holdPending.run(now, r.webhookId, leases.heldJson(now));
+    }
+  }
+  for (const id of succeeded) webhookSuccess.run(now, id);
 }

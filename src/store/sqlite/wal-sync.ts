@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import type { Db } from './open-database.js';
 
 /**
@@ -24,18 +25,20 @@ export class WalSync {
   #flushing = false;
   /** Settles when the flush covering the last publish commit is done. */
   #lastPublish: Promise<void> = Promise.resolve();
+  readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(db: Db, dbPath: string) {
     this.#db = db;
     this.#walPath = `${dbPath}-wal`;
     this.#wal = db.pragma('journal_mode', { simple: true }) === 'wal';
+    this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
   /** Runs `fn` in one IMMEDIATE transaction that returns before its commit reaches the disk. */
   unflushed<T>(fn: () => T): T {
     this.#db.prepare('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.#db.transaction(fn).immediate();
+      return this.#transaction.immediate(fn) as T;
     } finally {
       this.#db.prepare('PRAGMA synchronous = FULL').run();
     }
