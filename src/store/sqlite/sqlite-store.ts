@@ -32,6 +32,7 @@ import type {
   PublishResult,
   Store,
 } from '../store.js';
+import { Checkpointer } from './checkpointer.js';
 import { claimDue } from './claim.js';
 import { GroupCommit } from './group-commit.js';
 import * as inspection from './inspection.js';
@@ -71,6 +72,7 @@ export class SqliteStore implements Store {
   readonly db: Db;
   readonly #leases = new Leases();
   readonly #wal: WalSync;
+  readonly #checkpointer: Checkpointer | null;
   readonly #writes: GroupCommit;
   readonly #webhooks: WebhookCache;
   /** Every publish looks its type up; this process is the only writer of the catalog. */
@@ -79,6 +81,9 @@ export class SqliteStore implements Store {
   constructor(path: string) {
     this.db = openDatabase(path);
     this.#wal = new WalSync(this.db, path);
+    this.#checkpointer = this.#wal.enabled
+      ? new Checkpointer(this.db, path, (m) => process.emitWarning(`SQLite checkpoint worker: ${m}`))
+      : null;
     this.#webhooks = new WebhookCache(this.db);
     this.#writes = new GroupCommit(this.db, this.#wal, this.#leases, this.#webhooks);
   }
@@ -92,6 +97,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     this.#wal.close();
     if (this.db.open) this.db.close();
   }

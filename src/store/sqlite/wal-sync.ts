@@ -34,6 +34,11 @@ export class WalSync {
     this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
+  /** Whether the database has a WAL file (not so for `:memory:`). */
+  get enabled(): boolean {
+    return this.#wal;
+  }
+
   /** Runs `fn` in one IMMEDIATE transaction that returns before its commit reaches the disk. */
   unflushed<T>(fn: () => T): T {
     this.#db.prepare('PRAGMA synchronous = NORMAL').run();
