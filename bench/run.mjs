@@ -39,7 +39,7 @@ const quick = args.quick;
 const num = (v, full, small) => Number(v ?? (quick ? small : full));
 const opts = {
   quick,
-  messages: num(args.messages, 5000, 500), // × 10 webhooks
+  messages: num(args.messages, 50_000, 500), // × 10 webhooks
   backlog: num(args.backlog, 500_000, 50_000), // deliveries
   latencySeconds: num(args['latency-seconds'], 20, 5),
   rate: Number(args.rate),

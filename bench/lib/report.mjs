@@ -25,6 +25,8 @@ export function evaluateTargets(s) {
     ? Math.max(s.backlog.server.vmHwmMb ?? 0, s.backlog.rssMb.drainPeak ?? 0)
     : null;
   const pg = ratio(dps(s.postgres), dps(s.pgboss));
+  const vsUndici = ratio(dps(s.throughput), dps(s.undiciThroughput));
+  const vsBullmq = ratio(dps(s.throughput), dps(s.bullmqThroughput));
   const hooklineRuns = ['throughput', 'latency', 'fairness', 'backlog', 'postgres'].filter((k) => ok(s[k]));
   // A drain cut off at its time limit says nothing about loss.
   const missing = hooklineRuns
@@ -33,6 +35,18 @@ export function evaluateTargets(s) {
   const crashed = hooklineRuns.filter((k) => s[k].server?.crashed || s[k].processes?.some((p) => p.crashed));
   const cmp = (v, pass) => (v === null || v === undefined ? null : pass);
   return [
+    {
+      name: 'throughput / raw undici (a)',
+      value: x(vsUndici),
+      target: '≥ 0.60×',
+      pass: cmp(vsUndici, vsUndici >= 0.6),
+    },
+    {
+      name: 'throughput / BullMQ (a)',
+      value: x(vsBullmq),
+      target: '≥ 2.5×',
+      pass: cmp(vsBullmq, vsBullmq >= 2.5),
+    },
     { name: 'latency p50 (b)', value: ms(lat?.p50), target: '≤ 2 ms', pass: cmp(lat?.p50, lat?.p50 <= 2) },
     { name: 'latency p99 (b)', value: ms(lat?.p99), target: '≤ 15 ms', pass: cmp(lat?.p99, lat?.p99 <= 15) },
     {

@@ -15,32 +15,43 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = FULL');
+db.pragma('cache_size = -1024'); // a checkpoint reads WAL frames, not the page cache
 let timer = null;
+let stopped = false;
 let lastLog = 0;
-let asked = false;
 function pass() {
   timer = null;
   let wait = workerData.idleMs;
   try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    let [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Past the limit, catch up with the writer first (passes until one finds little new), so that
+    // what the writer itself must copy below is only what it wrote since.
+    for (let i = 0; i < 5 && r.log >= workerData.restartFrames && r.log === r.checkpointed; i++) {
+      const [again] = db.pragma('wal_checkpoint(PASSIVE)');
+      const fresh = again.log - r.log;
+      r = again;
+      if (fresh < 256) break;
+    }
     if (r.log !== lastLog || r.log > r.checkpointed) wait = workerData.busyMs;
     lastLog = r.log;
-    // Long and all copied: the writer can start it over, but only if nothing is appended while
-    // this thread copies, which a steady stream of commits never allows. Ask the writer, whose own
-    // checkpoint then has only the last few frames to copy.
+    // Long and all copied. The writer starts a WAL over only if it is fully copied when a commit
+    // begins, which a steady stream of commits (each landing while this thread copies) never
+    // allows; so the writer is asked to do it, and this thread waits to be resumed meanwhile.
     if (r.log >= workerData.restartFrames && r.log === r.checkpointed) {
-      if (!asked) parentPort.postMessage({ restart: true });
-      asked = true;
-    } else if (r.log < workerData.restartFrames) {
-      asked = false;
+      parentPort.postMessage({ restart: true });
+      return;
     }
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    parentPort.postMessage({ error: String((err && err.message) || err) });
   }
   timer = setTimeout(pass, wait);
 }
 parentPort.on('message', (m) => {
-  if (m !== 'stop') return;
+  if (m === 'resume') {
+    if (!stopped && !timer) timer = setTimeout(pass, workerData.busyMs);
+    return;
+  }
+  stopped = true;
   if (timer) clearTimeout(timer);
   db.close();
   parentPort.close();
@@ -72,9 +83,7 @@ export class Checkpointer {
     });
     this.#worker.on('message', (m: { error?: string; restart?: boolean }) => {
       if (m.error) onError(m.error);
-      // Between two turns of the event loop: no transaction of the serving connection is open.
-      // Its next commit then finds the WAL fully copied and writes from its start again.
-      if (m.restart && db.open) db.pragma('wal_checkpoint(PASSIVE)');
+      if (m.restart) this.#restart(db, onError);
     });
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', () => {
@@ -88,6 +97,20 @@ export class Checkpointer {
     // listeners, which ref the worker's port again.
     this.#worker.unref();
     db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /**
+   * Copies the few frames written since the worker's last pass and makes the next commit write the
+   * WAL from its start: a short stall of the serving thread once per RESTART_FRAMES of WAL. The
+   * worker is paused, so the RESTART checkpoint has no reader to wait for.
+   */
+  #restart(db: Db, onError: (message: string) => void): void {
+    try {
+      if (db.open && !db.inTransaction) db.pragma('wal_checkpoint(RESTART)');
+    } catch (err) {
+      onError(err instanceof Error ? err.message : String(err));
+    }
+    this.#worker.postMessage('resume');
   }
 
   async stop(): Promise<void> {

@@ -15,9 +15,6 @@ export function openDatabase(path: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('wal_autocheckpoint = 10000');
-  // Savepoint and statement journals in memory: each job of a group commit runs in a savepoint,
-  // and on a temp file every page it first touches cost a write (an attempt record took 2.5× as long).
-  db.pragma('temp_store = MEMORY');
   cacheStatements(db);
   return db;
 }
