@@ -54,10 +54,11 @@ describe('SQLite WAL checkpoints (worker thread)', () => {
 
   it('keeps the WAL from growing without end under a steady stream of commits', async () => {
     const { store, path } = await openStore();
-    await write(store, 2000, 50_000, 0); // 100 MB in all, commits back to back
+    await write(store, 3000, 50_000, 0); // 150 MB in all, commits back to back
     const wal = statSync(`${path}-wal`).size;
-    // Started over once it passed 32 MiB (RESTART_FRAMES) and was copied.
-    expect(wal).toBeLessThan(60_000_000);
+    // Started over once past 32 MiB (RESTART_FRAMES) and copied; ~190 MB if never started over.
+    // The margin is for a worker thread slowed down by a loaded machine.
+    expect(wal).toBeLessThan(100_000_000);
     await store.close();
   });
 

@@ -15,6 +15,8 @@ export function openDatabase(path: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('wal_autocheckpoint = 10000');
+  // A WAL that grew during a burst is cut back to this when it is next started over.
+  db.pragma('journal_size_limit = 67108864');
   cacheStatements(db);
   return db;
 }
