@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Db } from './open-database.js';
+import { AUTOCHECKPOINT_PAGES, type Db } from './open-database.js';
 
 /** How often the worker copies WAL frames: sooner while writes come in, less often when idle. */
 const BUSY_MS = 10;
@@ -68,7 +68,7 @@ pass();
  */
 export class Checkpointer {
   readonly #worker: Worker;
-  #exited: Promise<void>;
+  readonly #exited: Promise<void>;
 
   constructor(db: Db, path: string, onError: (message: string) => void) {
     this.#worker = new Worker(WORKER_SOURCE, {
@@ -88,7 +88,7 @@ export class Checkpointer {
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', () => {
         // The worker is gone (stopped, or crashed): the serving connection checkpoints again itself.
-        if (db.open) db.pragma('wal_autocheckpoint = 10000');
+        if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         resolve();
       });
     });

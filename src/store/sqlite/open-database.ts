@@ -4,6 +4,9 @@ import { cacheStatements } from './statement-cache.js';
 
 export type Db = Database.Database;
 
+/** The serving connection's own checkpoint threshold, used only while no checkpoint worker runs. */
+export const AUTOCHECKPOINT_PAGES = 10_000;
+
 /**
  * WAL with synchronous=FULL: a commit that returned is on disk even after a power cut, which is
  * what "a published message is never lost" needs. busy_timeout covers a second process (the CLI).
@@ -14,7 +17,7 @@ export function openDatabase(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   // A WAL that grew during a burst is cut back to this when it is next started over.
   db.pragma('journal_size_limit = 67108864');
   cacheStatements(db);
