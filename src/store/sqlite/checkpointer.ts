@@ -19,6 +19,8 @@ db.pragma('cache_size = -1024'); // a checkpoint reads WAL frames, not the page 
 let timer = null;
 let stopped = false;
 let lastLog = 0;
+/** Past the limit, and every frame of it copied. */
+const long = (r) => r.log >= workerData.restartFrames && r.log === r.checkpointed;
 function pass() {
   timer = null;
   let wait = workerData.idleMs;
@@ -26,7 +28,7 @@ function pass() {
     let [r] = db.pragma('wal_checkpoint(PASSIVE)');
     // Past the limit, catch up with the writer first (passes until one finds little new), so that
     // what the writer itself must copy below is only what it wrote since.
-    for (let i = 0; i < 5 && r.log >= workerData.restartFrames && r.log === r.checkpointed; i++) {
+    for (let i = 0; i < 5 && long(r); i++) {
       const [again] = db.pragma('wal_checkpoint(PASSIVE)');
       const fresh = again.log - r.log;
       r = again;
@@ -37,7 +39,7 @@ function pass() {
     // Long and all copied. The writer starts a WAL over only if it is fully copied when a commit
     // begins, which a steady stream of commits (each landing while this thread copies) never
     // allows; so the writer is asked to do it, and this thread waits to be resumed meanwhile.
-    if (r.log >= workerData.restartFrames && r.log === r.checkpointed) {
+    if (long(r)) {
       parentPort.postMessage({ restart: true });
       return;
     }
@@ -63,14 +65,18 @@ pass();
  * Copies WAL frames into the database file on a worker thread, with its own connection, instead
  * of in the commit that crosses `wal_autocheckpoint` on the serving thread: such a checkpoint wrote
  * thousands of pages and fsynced the file while every request waited (a 115 ms stall measured in
- * process). PASSIVE checkpoints never block the writer; see the worker's RESTART_FRAMES note for
- * how the WAL is kept from growing without end.
+ * process). PASSIVE checkpoints never block the writer; the note at the worker's restart request
+ * says how the WAL is kept from growing without end.
  */
 export class Checkpointer {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
+  readonly #db: Db;
+  readonly #onError: (message: string) => void;
 
   constructor(db: Db, path: string, onError: (message: string) => void) {
+    this.#db = db;
+    this.#onError = onError;
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -83,7 +89,7 @@ export class Checkpointer {
     });
     this.#worker.on('message', (m: { error?: string; restart?: boolean }) => {
       if (m.error) onError(m.error);
-      if (m.restart) this.#restart(db, onError);
+      if (m.restart) this.#restart();
     });
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', () => {
@@ -104,11 +110,11 @@ export class Checkpointer {
    * WAL from its start: a short stall of the serving thread once per RESTART_FRAMES of WAL. The
    * worker is paused, so the RESTART checkpoint has no reader to wait for.
    */
-  #restart(db: Db, onError: (message: string) => void): void {
+  #restart(): void {
     try {
-      if (db.open && !db.inTransaction) db.pragma('wal_checkpoint(RESTART)');
+      if (this.#db.open && !this.#db.inTransaction) this.#db.pragma('wal_checkpoint(RESTART)');
     } catch (err) {
-      onError(err instanceof Error ? err.message : String(err));
+      this.#onError(err instanceof Error ? err.message : String(err));
     }
     this.#worker.postMessage('resume');
   }
