@@ -21,6 +21,14 @@ const CANDIDATES = `
   LIMIT $3
   FOR UPDATE OF d SKIP LOCKED`;
 
+/**
+ * The only good plan for CANDIDATES walks deliveries_due in order and stops at the LIMIT. Planner
+ * statistics lag a queue table (a fresh one has none; a backlog arriving in a table of millions of
+ * finished rows is estimated at a handful), and then PostgreSQL picks a bitmap scan of every due
+ * row and sorts them all, on every claim: 57 ms for a 50,000-row backlog instead of under 1 ms.
+ */
+const CLAIM_BEGIN = 'BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off';
+
 /** Leases the chosen rows (still locked by this transaction) and returns them with their payloads. */
 const LEASE = `
   UPDATE deliveries d SET locked_until = v.until
@@ -135,7 +143,7 @@ export async function claimDue(pool: Pool, req: ClaimRequest): Promise<ClaimedDe
       });
     }
     return out;
-  });
+  }, { begin: CLAIM_BEGIN });
   if (stranded.length > 0) await settleStranded(pool, stranded, req.now);
   return claimed;
 }

@@ -82,14 +82,19 @@ const isRetryable = (err: unknown): boolean => pgCode(err) === '40P01' || pgCode
 
 /**
  * Runs `fn` in one READ COMMITTED transaction on one pooled connection; retried a few times when
- * PostgreSQL aborts it as a deadlock victim. `fn` must do nothing but database work.
+ * PostgreSQL aborts it as a deadlock victim. `fn` must do nothing but database work. `begin` may
+ * add `SET LOCAL` statements to the BEGIN (one round trip: a simple query may hold several).
  */
-export async function transaction<T>(pool: Pool, fn: (c: Client) => Promise<T>, attempts = 3): Promise<T> {
+export async function transaction<T>(
+  pool: Pool,
+  fn: (c: Client) => Promise<T>,
+  { attempts = 3, begin = 'BEGIN' } = {},
+): Promise<T> {
   for (let i = 1; ; i++) {
     const client = await pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;

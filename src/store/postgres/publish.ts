@@ -11,6 +11,20 @@ interface Target {
   status: 'PENDING' | 'HELD';
 }
 
+interface WebhookTarget {
+  id: string;
+  url: string;
+  events: string[];
+  status: string;
+}
+
+/** A draft with the deliveries it fans out to. */
+interface Planned {
+  index: number;
+  message: MessageDraft['message'];
+  targets: Target[];
+}
+
 async function findExisting(c: Client, tenantId: string, m: MessageDraft['message']): Promise<Row | null> {
   const byId = await firstRow(c, 'SELECT * FROM messages WHERE tenant_id = $1 AND id = $2', [tenantId, m.id]);
   if (byId || m.idempotencyKey === null) return byId;
@@ -21,24 +35,74 @@ async function findExisting(c: Client, tenantId: string, m: MessageDraft['messag
 }
 
 /**
- * The message and its deliveries in one statement. ON CONFLICT DO NOTHING (any unique key: the id
- * or the idempotency key) makes a concurrent duplicate wait for the first one's outcome instead of
- * failing, and no delivery is inserted unless the message was.
+ * Messages and their deliveries in one statement, however many. ON CONFLICT DO NOTHING (any
+ * unique key: the id or the idempotency key) skips a message stored before, and makes a concurrent
+ * duplicate wait for the first one's outcome instead of failing; a delivery is inserted only for a
+ * message that was. Returns the ids inserted.
  */
-const INSERT_MESSAGE = `
+const INSERT_MESSAGES = `
   WITH m AS (
     INSERT INTO messages (tenant_id, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    SELECT $1, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[])
+      WITH ORDINALITY AS i(id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at, n)
+    ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING id
   ), d AS (
     INSERT INTO deliveries (id, tenant_id, message_id, webhook_id, url, status, next_attempt_at, created_at, updated_at)
-    SELECT t.id, $1, m.id, t.webhook_id, t.url, t.status, t.due, $10, $10
-    FROM m CROSS JOIN unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[])
-      WITH ORDINALITY AS t(id, webhook_id, url, status, due, n)
+    SELECT t.id, $1, t.message_id, t.webhook_id, t.url, t.status, t.due, $10, $10
+    FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[])
+      WITH ORDINALITY AS t(id, message_id, webhook_id, url, status, due, n)
+    JOIN m ON m.id = t.message_id
     ORDER BY t.n
   )
-  SELECT count(*)::int AS inserted FROM m`;
+  SELECT id FROM m`;
+
+/** Inserts `batch` (ids and idempotency keys all distinct); returns the ids that were new. */
+async function insertMessages(c: Client, tenantId: string, batch: Planned[], now: number): Promise<Set<string>> {
+  const ms = batch.map((p) => p.message);
+  const ts = batch.flatMap((p) => p.targets.map((t) => ({ ...t, messageId: p.message.id })));
+  const inserted = await rows(c, INSERT_MESSAGES, [
+    tenantId,
+    ms.map((m) => m.id),
+    ms.map((m) => m.type),
+    ms.map((m) => m.payload),
+    ms.map((m) => m.callbackUrl),
+    ms.map((m) => m.idempotencyKey),
+    ms.map((m) => m.contentHash),
+    batch.map((p) => p.targets.length),
+    ms.map((m) => m.createdAt),
+    now,
+    ts.map(() => newId('dlv')),
+    ts.map((t) => t.messageId),
+    ts.map((t) => t.id),
+    ts.map((t) => t.url),
+    ts.map((t) => t.status),
+    ts.map((t) => (t.status === 'PENDING' ? now : null)),
+  ]);
+  return new Set(inserted.map((r) => String(r.id)));
+}
+
+/**
+ * Splits drafts into those sharing no id or idempotency key with an earlier draft of the call
+ * (inserted together: none can conflict with another) and the repeats, which are then inserted
+ * one by one in order, exactly as if each draft had been stored alone after the ones before it.
+ */
+function splitRepeats(planned: Planned[]): { firsts: Planned[]; repeats: Planned[] } {
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  const firsts: Planned[] = [];
+  const repeats: Planned[] = [];
+  for (const p of planned) {
+    const key = p.message.idempotencyKey;
+    const seen = ids.has(p.message.id) || (key !== null && keys.has(key));
+    ids.add(p.message.id);
+    if (key !== null) keys.add(key);
+    (seen ? repeats : firsts).push(p);
+  }
+  return { firsts, repeats };
+}
 
 /** See Store.publishMessages. One transaction: all or nothing. */
 export async function publishMessages(
@@ -49,7 +113,7 @@ export async function publishMessages(
 ): Promise<PublishResult[]> {
   return transaction(pool, async (c) => {
     await lockTenantShared(c, tenantId);
-    const webhooks = (
+    const webhooks: WebhookTarget[] = (
       await rows(c, 'SELECT id, url, events, status FROM webhooks WHERE tenant_id = $1 ORDER BY seq', [
         tenantId,
       ])
@@ -59,40 +123,36 @@ export async function publishMessages(
       events: JSON.parse(String(w.events)) as string[],
       status: String(w.status),
     }));
-
-    const results: PublishResult[] = [];
-    for (const [index, { message: m }] of drafts.entries()) {
+    const planned = drafts.map(({ message: m }, index): Planned => {
       const targets: Target[] = webhooks
         .filter((w) => matchesEvent(w.events, m.type))
         .map((w) => ({ id: w.id, url: w.url, status: w.status === 'ACTIVE' ? 'PENDING' : 'HELD' }));
       if (m.callbackUrl) targets.push({ id: null, url: m.callbackUrl, status: 'PENDING' });
-      const inserted = await firstRow(c, INSERT_MESSAGE, [
-        tenantId,
-        m.id,
-        m.type,
-        m.payload,
-        m.callbackUrl,
-        m.idempotencyKey,
-        m.contentHash,
-        targets.length,
-        m.createdAt,
-        now,
-        targets.map(() => newId('dlv')),
-        targets.map((t) => t.id),
-        targets.map((t) => t.url),
-        targets.map((t) => t.status),
-        targets.map((t) => (t.status === 'PENDING' ? now : null)),
-      ]);
-      if (Number(inserted?.inserted) === 1) {
-        const message: Message = { ...m, deliveryCount: targets.length };
-        results.push({ message, created: true });
-        continue;
+      return { index, message: m, targets };
+    });
+
+    const results: PublishResult[] = new Array(drafts.length);
+    const settle = async (p: Planned, created: boolean): Promise<void> => {
+      if (created) {
+        const message: Message = { ...p.message, deliveryCount: p.targets.length };
+        results[p.index] = { message, created: true };
+        return;
       }
-      const existing = await findExisting(c, tenantId, m);
+      const existing = await findExisting(c, tenantId, p.message);
       // A conflicting row that is gone again by now: rare enough to report rather than loop on.
-      if (!existing) throw new Error(`message ${m.id}: stored concurrently and removed again; retry`);
-      if (existing.content_hash !== m.contentHash) throw new IdempotencyConflict(index);
-      results.push({ message: messageFromRow(existing), created: false });
+      if (!existing) throw new Error(`message ${p.message.id}: stored concurrently and removed again; retry`);
+      if (existing.content_hash !== p.message.contentHash) throw new IdempotencyConflict(p.index);
+      results[p.index] = { message: messageFromRow(existing), created: false };
+    };
+    const { firsts, repeats } = splitRepeats(planned);
+    const created = firsts.length > 0 ? await insertMessages(c, tenantId, firsts, now) : new Set<string>();
+    // In draft order, so that the conflict reported is the first draft's that has one.
+    const repeated = new Set(repeats);
+    for (const p of planned) {
+      const isNew = repeated.has(p)
+        ? (await insertMessages(c, tenantId, [p], now)).size === 1
+        : created.has(p.message.id);
+      await settle(p, isNew);
     }
     return results;
   });

@@ -139,6 +139,43 @@ export function publishContract(ctx: () => StoreContext): void {
     expect(results.map((r) => r.created)).toEqual([true, false, true]);
     expect(results[1]?.message).toEqual({ ...d.message, deliveryCount: 1 });
     expect((await store.listDeliveries('acme', { messageId: 'evt_1' }, ALL)).data).toHaveLength(1);
+
+    // the same idempotency key under another id is a repeat too
+    const keyed = draft('acme', { idempotencyKey: 'k-2' });
+    const byKey = await store.publishMessages('acme', [keyed, draft('acme', { idempotencyKey: 'k-2' })], T0);
+    expect(byKey).toEqual([
+      { message: { ...keyed.message, deliveryCount: 1 }, created: true },
+      { message: { ...keyed.message, deliveryCount: 1 }, created: false },
+    ]);
+  });
+
+  it('names the first conflicting draft, whether it repeats the batch or the store', async () => {
+    const { store } = ctx();
+    await seed(store, 'acme', {});
+    await store.publishMessages('acme', [draft('acme', { id: 'evt_1', contentHash: 'h1' })], T0);
+    const batch = [
+      draft('acme', { id: 'evt_2', contentHash: 'h1' }),
+      draft('acme', { id: 'evt_2', contentHash: 'h2' }), // repeats draft 0 with other content
+      draft('acme', { id: 'evt_1', contentHash: 'h2' }), // repeats the stored one with other content
+    ];
+    await expect(store.publishMessages('acme', batch, T0)).rejects.toMatchObject({ index: 1 });
+    await expect(store.publishMessages('acme', [batch[0], batch[2]], T0)).rejects.toMatchObject({ index: 1 });
+    expect((await store.listMessages('acme', {}, ALL)).data).toHaveLength(1);
+  });
+
+  it('fans a batch of messages out to their own deliveries', async () => {
+    const { store } = ctx();
+    const hooks = await seed(store, 'acme', {}, {});
+    const drafts = Array.from({ length: 50 }, (_, i) => draft('acme', { id: `evt_${i}` }));
+    const results = await store.publishMessages('acme', drafts, T0);
+    expect(results.map((r) => [r.message.id, r.created, r.message.deliveryCount])).toEqual(
+      drafts.map((d) => [d.message.id, true, 2]),
+    );
+    for (const id of ['evt_0', 'evt_49']) {
+      const ds = (await store.listDeliveries('acme', { messageId: id }, ALL)).data;
+      expect(ds.map((d) => d.webhookId).sort()).toEqual(hooks.map((w) => w.id).sort());
+    }
+    expect((await store.listDeliveries('acme', {}, ALL)).data).toHaveLength(100);
   });
 
   it('creates a message once when the same id is published concurrently', async () => {
