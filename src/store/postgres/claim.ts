@@ -1,7 +1,7 @@
 import type { Webhook } from '../../core/model.js';
 import { deliveryFromRow, tenantFromRow, webhookFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
-import { changes, lockTenantShared, type Pool, rows, transaction } from './open-pool.js';
+import { type Client, changes, lockTenantShared, type Pool, rows, transaction } from './open-pool.js';
 import { takeRateTokens } from './rate-tokens.js';
 
 const CALLBACK_TIMEOUT_MS = 5000;
@@ -54,98 +54,105 @@ interface Candidate {
 export async function claimDue(pool: Pool, req: ClaimRequest): Promise<ClaimedDelivery[]> {
   if (req.limit <= 0) return [];
   const stranded: Candidate[] = [];
-  const claimed = await transaction(pool, async (c) => {
-    stranded.length = 0; // a retried transaction starts over
-    const candidates = (
-      await rows(c, CANDIDATES, [req.now, [...req.exclude], Math.min(req.limit * 2, 100)])
-    ).map(
-      (r): Candidate => ({
-        id: String(r.id),
-        tenantId: String(r.tenant_id),
-        webhookId: r.webhook_id === null ? null : String(r.webhook_id),
-        webhookStatus: r.webhook_status === null ? null : String(r.webhook_status),
-        rate: r.rate === null ? null : Number(r.rate),
-      }),
-    );
-    const taken: Candidate[] = [];
-    const used = new Map<string, number>();
-    for (const cand of candidates) {
-      if (taken.length >= req.limit) break;
-      if (cand.webhookId !== null) {
-        if (cand.webhookStatus !== 'ACTIVE') {
-          stranded.push(cand);
-          continue;
-        }
-        // A webhook the limiter has no bucket for yet has a full one: rate_limit_per_sec tokens.
-        const free = Math.min(
-          req.perWebhookFree.get(cand.webhookId) ?? req.perWebhookDefault,
-          cand.rate ?? Number.POSITIVE_INFINITY,
-        );
-        const n = used.get(cand.webhookId) ?? 0;
-        if (n >= free) continue;
-        used.set(cand.webhookId, n + 1);
-      }
-      taken.push(cand);
-    }
-    // The rate limit is the cluster's: spend tokens of the shared bucket, drop what it refuses.
-    const rates = new Map(
-      taken
-        .filter((t) => t.rate !== null && t.webhookId !== null)
-        .map((t) => [t.webhookId as string, t.rate as number]),
-    );
-    for (const [webhookId, rate] of [...rates].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const wanted = used.get(webhookId) ?? 0;
-      const granted = await takeRateTokens(c, webhookId, rate, wanted, req.now);
-      let drop = wanted - granted;
-      for (let i = taken.length - 1; i >= 0 && drop > 0; i--) {
-        if (taken[i]?.webhookId === webhookId) {
-          taken.splice(i, 1);
-          drop--;
-        }
-      }
-      if (granted === 0) used.delete(webhookId);
-    }
-    if (taken.length === 0) return [];
-
-    const webhooks = new Map<string, Webhook>();
-    const webhookIds = [...used.keys()];
-    if (webhookIds.length > 0) {
-      for (const r of await rows(c, 'SELECT * FROM webhooks WHERE id = ANY($1::text[])', [webhookIds])) {
-        webhooks.set(String(r.id), webhookFromRow(r));
-      }
-    }
-    const leased = taken.filter((t) => t.webhookId === null || webhooks.has(t.webhookId));
-    const until = leased.map((t) =>
-      req.leaseUntil(
-        t.webhookId === null ? CALLBACK_TIMEOUT_MS : (webhooks.get(t.webhookId)?.timeoutMs ?? 0),
-      ),
-    );
-    const byId = new Map(
-      (await rows(c, LEASE, [leased.map((t) => t.id), until])).map((r) => [String(r.id), r] as const),
-    );
-    const callbackTenants = [...new Set(leased.filter((t) => t.webhookId === null).map((t) => t.tenantId))];
-    const tenants = new Map(
-      callbackTenants.length === 0
-        ? []
-        : (await rows(c, 'SELECT * FROM tenants WHERE id = ANY($1::text[])', [callbackTenants])).map(
-            (r) => [String(r.id), tenantFromRow(r)] as const,
-          ),
-    );
-    const out: ClaimedDelivery[] = [];
-    for (const t of leased) {
-      const row = byId.get(t.id);
-      if (!row) continue; // its message is gone: not leased
-      out.push({
-        delivery: deliveryFromRow(row),
-        payload: String(row.payload),
-        webhook: t.webhookId === null ? null : (webhooks.get(t.webhookId) ?? null),
-        tenant: t.webhookId === null ? (tenants.get(t.tenantId) ?? null) : null,
-      });
-    }
-    return out;
-  }, { begin: CLAIM_BEGIN });
+  const claimed = await transaction(
+    pool,
+    (c) => {
+      stranded.length = 0; // a retried transaction starts over
+      return leaseDue(c, req, stranded);
+    },
+    { begin: CLAIM_BEGIN },
+  );
   if (stranded.length > 0) await settleStranded(pool, stranded, req.now);
   return claimed;
+}
+
+/** The claim's transaction: chooses due deliveries within the limits and leases them. */
+async function leaseDue(c: Client, req: ClaimRequest, stranded: Candidate[]): Promise<ClaimedDelivery[]> {
+  const candidates = (
+    await rows(c, CANDIDATES, [req.now, [...req.exclude], Math.min(req.limit * 2, 100)])
+  ).map(
+    (r): Candidate => ({
+      id: String(r.id),
+      tenantId: String(r.tenant_id),
+      webhookId: r.webhook_id === null ? null : String(r.webhook_id),
+      webhookStatus: r.webhook_status === null ? null : String(r.webhook_status),
+      rate: r.rate === null ? null : Number(r.rate),
+    }),
+  );
+  const taken: Candidate[] = [];
+  const used = new Map<string, number>();
+  for (const cand of candidates) {
+    if (taken.length >= req.limit) break;
+    if (cand.webhookId !== null) {
+      if (cand.webhookStatus !== 'ACTIVE') {
+        stranded.push(cand);
+        continue;
+      }
+      // A webhook the limiter has no bucket for yet has a full one: rate_limit_per_sec tokens.
+      const free = Math.min(
+        req.perWebhookFree.get(cand.webhookId) ?? req.perWebhookDefault,
+        cand.rate ?? Number.POSITIVE_INFINITY,
+      );
+      const n = used.get(cand.webhookId) ?? 0;
+      if (n >= free) continue;
+      used.set(cand.webhookId, n + 1);
+    }
+    taken.push(cand);
+  }
+  // The rate limit is the cluster's: spend tokens of the shared bucket, drop what it refuses.
+  const rates = new Map(
+    taken
+      .filter((t) => t.rate !== null && t.webhookId !== null)
+      .map((t) => [t.webhookId as string, t.rate as number]),
+  );
+  for (const [webhookId, rate] of [...rates].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const wanted = used.get(webhookId) ?? 0;
+    const granted = await takeRateTokens(c, webhookId, rate, wanted, req.now);
+    let drop = wanted - granted;
+    for (let i = taken.length - 1; i >= 0 && drop > 0; i--) {
+      if (taken[i]?.webhookId === webhookId) {
+        taken.splice(i, 1);
+        drop--;
+      }
+    }
+    if (granted === 0) used.delete(webhookId);
+  }
+  if (taken.length === 0) return [];
+
+  const webhooks = new Map<string, Webhook>();
+  const webhookIds = [...used.keys()];
+  if (webhookIds.length > 0) {
+    for (const r of await rows(c, 'SELECT * FROM webhooks WHERE id = ANY($1::text[])', [webhookIds])) {
+      webhooks.set(String(r.id), webhookFromRow(r));
+    }
+  }
+  const leased = taken.filter((t) => t.webhookId === null || webhooks.has(t.webhookId));
+  const until = leased.map((t) =>
+    req.leaseUntil(t.webhookId === null ? CALLBACK_TIMEOUT_MS : (webhooks.get(t.webhookId)?.timeoutMs ?? 0)),
+  );
+  const byId = new Map(
+    (await rows(c, LEASE, [leased.map((t) => t.id), until])).map((r) => [String(r.id), r] as const),
+  );
+  const callbackTenants = [...new Set(leased.filter((t) => t.webhookId === null).map((t) => t.tenantId))];
+  const tenants = new Map(
+    callbackTenants.length === 0
+      ? []
+      : (await rows(c, 'SELECT * FROM tenants WHERE id = ANY($1::text[])', [callbackTenants])).map(
+          (r) => [String(r.id), tenantFromRow(r)] as const,
+        ),
+  );
+  const out: ClaimedDelivery[] = [];
+  for (const t of leased) {
+    const row = byId.get(t.id);
+    if (!row) continue; // its message is gone: not leased
+    out.push({
+      delivery: deliveryFromRow(row),
+      payload: String(row.payload),
+      webhook: t.webhookId === null ? null : (webhooks.get(t.webhookId) ?? null),
+      tenant: t.webhookId === null ? (tenants.get(t.tenantId) ?? null) : null,
+    });
+  }
+  return out;
 }
 
 /**

@@ -60,7 +60,12 @@ const INSERT_MESSAGES = `
   SELECT id FROM m`;
 
 /** Inserts `batch` (ids and idempotency keys all distinct); returns the ids that were new. */
-async function insertMessages(c: Client, tenantId: string, batch: Planned[], now: number): Promise<Set<string>> {
+async function insertMessages(
+  c: Client,
+  tenantId: string,
+  batch: Planned[],
+  now: number,
+): Promise<Set<string>> {
   const ms = batch.map((p) => p.message);
   const ts = batch.flatMap((p) => p.targets.map((t) => ({ ...t, messageId: p.message.id })));
   const inserted = await rows(c, INSERT_MESSAGES, [
