@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { contentHash, envelope, type MessageInput } from '../core/envelope.js';
 import { ApiError, invalid } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import type { EventType } from '../core/model.js';
 import { urlProblem } from '../core/webhook-rules.js';
 import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store/store.js';
 import type { ApiContext } from './context.js';
@@ -32,8 +33,24 @@ export interface MessageBodyShape {
 
 const at = (prefix: string, field: string) => (prefix ? `${prefix}.${field}` : field);
 
+/** Looks an event type up once per publish call, however many of its messages share it. */
+type EventTypeLookup = (name: string) => Promise<EventType | null>;
+
+function eventTypeLookup(ctx: ApiContext): EventTypeLookup {
+  const seen = new Map<string, Promise<EventType | null>>();
+  return (name) => {
+    let found = seen.get(name);
+    if (!found) {
+      found = ctx.store.getEventType(name);
+      seen.set(name, found);
+    }
+    return found;
+  };
+}
+
 async function draftOf(
   ctx: ApiContext,
+  eventType: EventTypeLookup,
   body: MessageBodyShape,
   idempotencyKey: string | null,
   prefix: string,
@@ -42,7 +59,7 @@ async function draftOf(
   if (prefix && Buffer.byteLength(JSON.stringify(body)) > MAX_MESSAGE_BYTES) {
     throw new ApiError('payload_too_large', `${prefix}: larger than ${MAX_MESSAGE_BYTES / 1024} KiB`);
   }
-  const type = await ctx.store.getEventType(body.type);
+  const type = await eventType(body.type);
   if (!type || type.archivedAt !== null) {
     throw new ApiError(
       'unknown_event_type',
@@ -94,8 +111,16 @@ export async function publish(
 ): Promise<PublishResult[]> {
   const now = ctx.clock.now();
   const drafts: MessageDraft[] = [];
+  const eventType = eventTypeLookup(ctx);
   for (const [i, body] of bodies.entries()) {
-    const draft = await draftOf(ctx, body, idempotencyKey, listName ? `${listName}[${i}]` : '', now);
+    const draft = await draftOf(
+      ctx,
+      eventType,
+      body,
+      idempotencyKey,
+      listName ? `${listName}[${i}]` : '',
+      now,
+    );
     draft.message.tenantId = tenantId;
     drafts.push(draft);
   }

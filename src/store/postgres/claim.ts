@@ -1,7 +1,15 @@
 import type { Webhook } from '../../core/model.js';
-import { deliveryFromRow, tenantFromRow, webhookFromRow } from '../rows.js';
+import { deliveryFromRow, tenantFromRow, WEBHOOK_COLUMNS, webhookFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
-import { type Client, changes, lockTenantShared, type Pool, rows, transaction } from './open-pool.js';
+import {
+  type Client,
+  changes,
+  lockTenantShared,
+  type Pool,
+  prepared,
+  rows,
+  transaction,
+} from './open-pool.js';
 import { takeRateTokens } from './rate-tokens.js';
 
 const CALLBACK_TIMEOUT_MS = 5000;
@@ -12,14 +20,14 @@ const CALLBACK_TIMEOUT_MS = 5000;
  * committed meanwhile is re-checked against the WHERE (its locked_until is now in the future) and
  * dropped. So two workers never lease the same delivery, and neither blocks the other.
  */
-const CANDIDATES = `
+const CANDIDATES = prepared(`
   SELECT d.id, d.tenant_id, d.webhook_id, w.status AS webhook_status, w.rate_limit_per_sec AS rate
   FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
   WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until <= $1)
     AND (d.webhook_id IS NULL OR NOT (d.webhook_id = ANY($2::text[])))
   ORDER BY d.next_attempt_at
   LIMIT $3
-  FOR UPDATE OF d SKIP LOCKED`;
+  FOR UPDATE OF d SKIP LOCKED`);
 
 /**
  * The only good plan for CANDIDATES walks deliveries_due in order and stops at the LIMIT. Planner
@@ -30,11 +38,20 @@ const CANDIDATES = `
 const CLAIM_BEGIN = 'BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off';
 
 /** Leases the chosen rows (still locked by this transaction) and returns them with their payloads. */
-const LEASE = `
+const LEASE = prepared(`
   UPDATE deliveries d SET locked_until = v.until
   FROM unnest($1::text[], $2::bigint[]) AS v(id, until), messages m
   WHERE d.id = v.id AND m.tenant_id = d.tenant_id AND m.id = d.message_id
-  RETURNING d.*, m.payload`;
+  RETURNING d.id, d.tenant_id, d.message_id, d.webhook_id, d.url, d.status, d.attempt_count, d.retry_base,
+    d.next_attempt_at, d.last_status_code, d.last_error, d.first_attempt_at, d.last_attempt_at, d.created_at,
+    d.updated_at, m.payload`);
+
+// Columns named, not *: a prepared SELECT * fails once a migration adds a column.
+const WEBHOOKS_BY_ID = prepared(
+  `SELECT ${Object.values(WEBHOOK_COLUMNS)
+    .map(([column]) => column)
+    .join(', ')} FROM webhooks WHERE id = ANY($1::text[])`,
+);
 
 interface Candidate {
   id: string;
@@ -122,7 +139,7 @@ async function leaseDue(c: Client, req: ClaimRequest, stranded: Candidate[]): Pr
   const webhooks = new Map<string, Webhook>();
   const webhookIds = [...used.keys()];
   if (webhookIds.length > 0) {
-    for (const r of await rows(c, 'SELECT * FROM webhooks WHERE id = ANY($1::text[])', [webhookIds])) {
+    for (const r of await rows(c, WEBHOOKS_BY_ID, [webhookIds])) {
       webhooks.set(String(r.id), webhookFromRow(r));
     }
   }

@@ -2,7 +2,7 @@ import type { Attempt, Delivery, Message, Page, PageRequest } from '../../core/m
 import { decodeCursor, toPage } from '../cursor.js';
 import { attemptFromRow, deliveryFromRow, messageFromRow, type Row } from '../rows.js';
 import type { DeliveryFilter, MessageFilter } from '../store.js';
-import { firstRow, type Queryable, rows } from './open-pool.js';
+import { firstRow, prepared, type Queryable, rows } from './open-pool.js';
 
 /** WHERE clauses with numbered parameters: `where.add('tenant_id = ?', id)`. */
 export class Where {
@@ -78,10 +78,9 @@ export async function listAttempts(db: Queryable, tenantId: string, deliveryId: 
   ).map(attemptFromRow);
 }
 
+const NEXT_DUE = prepared("SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING'");
+
 export async function nextDueAt(db: Queryable): Promise<number | null> {
-  const row = await firstRow(
-    db,
-    "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING'",
-  );
+  const row = await firstRow(db, NEXT_DUE);
   return row?.due === null || row?.due === undefined ? null : Number(row.due);
 }

@@ -45,6 +45,7 @@ import {
   openPool,
   type Pool,
   type PoolOptions,
+  prepared,
   rows,
   transaction,
 } from './open-pool.js';
@@ -55,6 +56,8 @@ import { deleteWebhook, setWebhookStatus } from './webhook-status.js';
 import { listenForWork, workChannel } from './work-notifications.js';
 
 export type PostgresStoreOptions = PoolOptions;
+
+const NOTIFY = prepared('SELECT pg_notify($1, $2)');
 
 const placeholders = (n: number, from = 1): string =>
   Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
@@ -97,7 +100,7 @@ export class PostgresStore implements Store {
   }
 
   async announceWork(): Promise<void> {
-    await this.pool.query('SELECT pg_notify($1, $2)', [workChannel(this.schema), '']);
+    await rows(this.pool, NOTIFY, [workChannel(this.schema), '']);
   }
 
   async watchForWork(

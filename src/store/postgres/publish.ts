@@ -3,7 +3,15 @@ import { newId } from '../../core/ids.js';
 import type { Message } from '../../core/model.js';
 import { messageFromRow, type Row } from '../rows.js';
 import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store.js';
-import { type Client, firstRow, lockTenantShared, type Pool, rows, transaction } from './open-pool.js';
+import {
+  type Client,
+  firstRow,
+  lockTenantShared,
+  type Pool,
+  prepared,
+  rows,
+  transaction,
+} from './open-pool.js';
 
 interface Target {
   id: string | null;
@@ -40,7 +48,7 @@ async function findExisting(c: Client, tenantId: string, m: MessageDraft['messag
  * duplicate wait for the first one's outcome instead of failing; a delivery is inserted only for a
  * message that was. Returns the ids inserted.
  */
-const INSERT_MESSAGES = `
+const INSERT_MESSAGES = prepared(`
   WITH m AS (
     INSERT INTO messages (tenant_id, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at)
     SELECT $1, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at
@@ -57,7 +65,11 @@ const INSERT_MESSAGES = `
     JOIN m ON m.id = t.message_id
     ORDER BY t.n
   )
-  SELECT id FROM m`;
+  SELECT id FROM m`);
+
+const TENANT_WEBHOOKS = prepared(
+  'SELECT id, url, events, status FROM webhooks WHERE tenant_id = $1 ORDER BY seq',
+);
 
 /** Inserts `batch` (ids and idempotency keys all distinct); returns the ids that were new. */
 async function insertMessages(
@@ -118,11 +130,7 @@ export async function publishMessages(
 ): Promise<PublishResult[]> {
   return transaction(pool, async (c) => {
     await lockTenantShared(c, tenantId);
-    const webhooks: WebhookTarget[] = (
-      await rows(c, 'SELECT id, url, events, status FROM webhooks WHERE tenant_id = $1 ORDER BY seq', [
-        tenantId,
-      ])
-    ).map((w) => ({
+    const webhooks: WebhookTarget[] = (await rows(c, TENANT_WEBHOOKS, [tenantId])).map((w) => ({
       id: String(w.id),
       url: String(w.url),
       events: JSON.parse(String(w.events)) as string[],

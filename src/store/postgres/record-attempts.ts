@@ -1,6 +1,6 @@
 import { shouldSuspend } from '../../core/retry-policy.js';
 import type { AttemptRecord } from '../store.js';
-import { changes, type Pool, rows, transaction } from './open-pool.js';
+import { changes, type Pool, prepared, rows, transaction } from './open-pool.js';
 
 /** A delivery of the batch as it stands after the records so far (read locked, written once). */
 interface DeliveryState {
@@ -31,27 +31,35 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 const sortedUnique = (ids: (string | null)[]): string[] =>
   [...new Set(ids.filter((id): id is string => id !== null))].sort();
 
-const INSERT_ATTEMPTS = `
+const LOCK_WEBHOOKS = prepared(`
+  SELECT id, status, last_success_at, last_failure_at, failing_since FROM webhooks
+  WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`);
+
+const LOCK_DELIVERIES = prepared(`
+  SELECT id, webhook_id, status, locked_until, next_attempt_at, first_attempt_at FROM deliveries
+  WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`);
+
+const INSERT_ATTEMPTS = prepared(`
   INSERT INTO attempts (tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error)
   SELECT tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error
   FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::int[], $7::text[], $8::text[])
     WITH ORDINALITY AS a(tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error, n)
-  ORDER BY n`;
+  ORDER BY n`);
 
-const UPDATE_DELIVERIES = `
+const UPDATE_DELIVERIES = prepared(`
   UPDATE deliveries d SET status = v.status, attempt_count = d.attempt_count + v.attempts,
     next_attempt_at = v.due, locked_until = NULL, last_status_code = v.code, last_error = v.error,
     first_attempt_at = v.first_at, last_attempt_at = v.last_at, url = v.url, updated_at = $10
   FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[], $8::bigint[],
     $9::text[]) AS v(id, status, attempts, due, code, error, first_at, last_at, url)
-  WHERE d.id = v.id`;
+  WHERE d.id = v.id`);
 
-const UPDATE_WEBHOOKS = `
+const UPDATE_WEBHOOKS = prepared(`
   UPDATE webhooks w SET status = v.status, last_success_at = v.success_at, last_failure_at = v.failure_at,
     failing_since = v.failing_since, updated_at = CASE WHEN v.suspended THEN $7 ELSE w.updated_at END
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[])
     AS v(id, status, success_at, failure_at, failing_since, suspended)
-  WHERE w.id = v.id`;
+  WHERE w.id = v.id`);
 
 /**
  * See Store.recordAttempts and the SQLite version, whose record-by-record semantics this follows
@@ -66,12 +74,7 @@ export async function recordAttempts(pool: Pool, records: AttemptRecord[], now: 
     const webhooks = new Map<string, WebhookState>();
     const webhookIds = sortedUnique(records.map((r) => r.webhookId));
     if (webhookIds.length > 0) {
-      const found = await rows(
-        c,
-        `SELECT id, status, last_success_at, last_failure_at, failing_since FROM webhooks
-         WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
-        [webhookIds],
-      );
+      const found = await rows(c, LOCK_WEBHOOKS, [webhookIds]);
       for (const r of found) {
         webhooks.set(String(r.id), {
           status: String(r.status),
@@ -84,12 +87,7 @@ export async function recordAttempts(pool: Pool, records: AttemptRecord[], now: 
       }
     }
     const deliveries = new Map<string, DeliveryState>();
-    const found = await rows(
-      c,
-      `SELECT id, webhook_id, status, locked_until, next_attempt_at, first_attempt_at FROM deliveries
-       WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
-      [sortedUnique(records.map((r) => r.attempt.deliveryId))],
-    );
+    const found = await rows(c, LOCK_DELIVERIES, [sortedUnique(records.map((r) => r.attempt.deliveryId))]);
     for (const r of found) {
       deliveries.set(String(r.id), {
         webhookId: r.webhook_id === null ? null : String(r.webhook_id),
@@ -108,7 +106,7 @@ export async function recordAttempts(pool: Pool, records: AttemptRecord[], now: 
     for (const r of records) apply(r, deliveries, webhooks, now);
 
     const a = records.map((r) => r.attempt);
-    await c.query(INSERT_ATTEMPTS, [
+    await rows(c, INSERT_ATTEMPTS, [
       a.map((x) => x.tenantId),
       a.map((x) => x.deliveryId),
       a.map((x) => x.number),
@@ -119,7 +117,7 @@ export async function recordAttempts(pool: Pool, records: AttemptRecord[], now: 
       a.map((x) => x.error),
     ]);
     const touched = [...deliveries].filter(([, d]) => d.attempts > 0);
-    await c.query(UPDATE_DELIVERIES, [
+    await rows(c, UPDATE_DELIVERIES, [
       touched.map(([id]) => id),
       touched.map(([, d]) => d.status),
       touched.map(([, d]) => d.attempts),
@@ -133,7 +131,7 @@ export async function recordAttempts(pool: Pool, records: AttemptRecord[], now: 
     ]);
     const ws = [...webhooks].filter(([, w]) => w.dirty);
     if (ws.length > 0) {
-      await c.query(UPDATE_WEBHOOKS, [
+      await rows(c, UPDATE_WEBHOOKS, [
         ws.map(([id]) => id),
         ws.map(([, w]) => w.status),
         ws.map(([, w]) => w.lastSuccessAt),
