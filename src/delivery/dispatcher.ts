@@ -46,6 +46,15 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #wakeQueued = false;
   /** The last claim may have left due work behind (see Store.claimsAllDue). */
   #cutShort = false;
+  /**
+   * The webhooks excluded by a claim that came back empty: nothing else was due then. Until new
+   * work can have appeared (a publish or requeue announced, a timer, a retry recorded here), a
+   * claim excluding at least these would find nothing either, and skipping it matters: with
+   * the due rows all belonging to excluded webhooks, PostgreSQL walks the whole backlog to say so.
+   */
+  #nothingElseDue: Set<string> | null = null;
+  /** Counts the wake-ups that may bring new work, so a claim older than one does not set the above. */
+  #news = 0;
   #buffer: { record: AttemptRecord; finish: () => boolean }[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
@@ -69,6 +78,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * event loop share one claim: a batch of publishes or of finished attempts costs one query.
    */
   wake(): void {
+    this.#news++;
+    this.#nothingElseDue = null;
+    this.#schedule();
+  }
+
+  /** A wake-up that brings no new work: slots freed, or the claim loop going on. */
+  #schedule(): void {
     if (this.#stopping || this.#wakeQueued) return;
     this.#wakeQueued = true;
     setImmediate(() => {
@@ -109,6 +125,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         if (free <= 0) break;
         const snap = this.#limiter.snapshot();
         nextTokenInMs = snap.nextTokenInMs;
+        const known = this.#nothingElseDue;
+        if (known && [...known].every((id) => snap.exclude.has(id))) break;
+        const news = this.#news;
         const now = this.#o.clock.now();
         const limit = Math.min(free, 500);
         const claimed = await this.#o.store.claimDue({
@@ -122,6 +141,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // Stopped while claiming: start nothing (the leases run out, or go with the process).
         if (this.#stopping) break;
         for (const c of claimed) this.#launch(c);
+        if (claimed.length === 0 && news === this.#news) this.#nothingElseDue = snap.exclude;
         // Claim again while due work may be left: the webhooks this claim filled now count as
         // saturated, so the next one looks past their backlog to everyone else's due work.
         this.#cutShort = this.#o.store.claimsAllDue ? claimed.length === limit : claimed.length > 0;
@@ -134,7 +154,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     } finally {
       this.#running = false;
     }
-    if (this.#again) this.wake();
+    if (this.#again) this.#schedule();
   }
 
   async #armTimer(nextTokenInMs: number | null): Promise<void> {
@@ -184,7 +204,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.
         this.#o.log.error({ err, delivery: c.delivery.id }, 'dispatcher: attempt crashed');
         finish();
-        this.wake();
+        this.#schedule();
       },
     );
   }
@@ -208,9 +228,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       } finally {
         // Free the batch's slots, then look for work once (if a freed slot may have work waiting,
         // or a retry is now scheduled: claim it if due, or arm the timer for it).
-        let wake = records.some((r) => r.next.status === 'PENDING');
+        const retries = records.some((r) => r.next.status === 'PENDING');
+        let wake = false;
         for (const b of batch) if (b.finish()) wake = true;
-        if (wake) this.wake();
+        if (retries) this.wake();
+        else if (wake) this.#schedule();
       }
     })();
     try {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Clock } from '../../src/core/clock.js';
 import type { HostLookup } from '../../src/delivery/address-guard.js';
 import { resolveConfig } from '../../src/server/config.js';
-import { type RunningServer, startServer } from '../../src/server/start-server.js';
+import { type RunningServer, type StartOptions, startServer } from '../../src/server/start-server.js';
 import { ApiClient } from './api-client.js';
 import { tempDir } from './temp-dir.js';
 
@@ -59,6 +59,7 @@ export async function startTestServer(
     /** DNS for production mode's address guard. */
     lookup?: HostLookup;
     backend?: BackendName;
+    dispatcher?: StartOptions['dispatcher'];
   } = {},
 ): Promise<TestServer> {
   const backend = opts.backend ?? 'sqlite';
@@ -88,7 +89,11 @@ export async function startTestServer(
   };
   let server: RunningServer;
   try {
-    server = await startServer(config, { clock: opts.clock, lookup: opts.lookup });
+    server = await startServer(config, {
+      clock: opts.clock,
+      lookup: opts.lookup,
+      dispatcher: opts.dispatcher,
+    });
   } catch (err) {
     await cleanup();
     throw err;
