@@ -159,11 +159,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   async #armTimer(nextTokenInMs: number | null): Promise<void> {
     if (this.#stopping) return;
-    const due = await this.#o.store.nextDueAt();
     const now = this.#o.clock.now();
     // Due work that was not claimed is waiting on a limit: completions and token refills wake us.
-    let delay =
-      due !== null && due > now ? Math.min(due - now, this.#o.pollIntervalMs) : this.#o.pollIntervalMs;
+    const due = await this.#o.store.nextDueAfter(now);
+    let delay = due !== null ? Math.min(due - now, this.#o.pollIntervalMs) : this.#o.pollIntervalMs;
     if (nextTokenInMs !== null) delay = Math.min(delay, Math.ceil(nextTokenInMs) + 1);
     this.#arm(delay);
   }

@@ -147,8 +147,12 @@ export interface Store {
    * other workers claim too), so only an empty claim says there is nothing left.
    */
   readonly claimsAllDue: boolean;
-  /** Earliest next_attempt_at of a PENDING delivery, or null when none is pending. */
-  nextDueAt(): Promise<number | null>;
+  /**
+   * Earliest next_attempt_at after `now` of a PENDING delivery (a retry to wake up for), or null.
+   * Only later ones: the index holds finished deliveries' entries at its due end until vacuumed,
+   * and a scan from there walks them all (PostgreSQL: the busiest statement of a backlog's drain).
+   */
+  nextDueAfter(now: number): Promise<number | null>;
   /**
    * Tells other processes sharing this store that work may be due now (PostgreSQL NOTIFY after a
    * publish, requeue or reactivation). A no-op where one process does everything (SQLite).

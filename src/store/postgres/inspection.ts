@@ -78,9 +78,11 @@ export async function listAttempts(db: Queryable, tenantId: string, deliveryId: 
   ).map(attemptFromRow);
 }
 
-const NEXT_DUE = prepared("SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING'");
+const NEXT_DUE = prepared(
+  "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING' AND next_attempt_at > $1",
+);
 
-export async function nextDueAt(db: Queryable): Promise<number | null> {
-  const row = await firstRow(db, NEXT_DUE);
+export async function nextDueAfter(db: Queryable, now: number): Promise<number | null> {
+  const row = await firstRow(db, NEXT_DUE, [now]);
   return row?.due === null || row?.due === undefined ? null : Number(row.due);
 }

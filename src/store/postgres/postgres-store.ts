@@ -305,8 +305,8 @@ export class PostgresStore implements Store {
     return claimDue(this.pool, req);
   }
 
-  async nextDueAt(): Promise<number | null> {
-    return inspection.nextDueAt(this.pool);
+  async nextDueAfter(now: number): Promise<number | null> {
+    return inspection.nextDueAfter(this.pool, now);
   }
 
   async recordAttempts(records: AttemptRecord[], now: number): Promise<void> {

@@ -60,9 +60,11 @@ export function listAttempts(db: Db, tenantId: string, deliveryId: string): Atte
   ).map(attemptFromRow);
 }
 
-export function nextDueAt(db: Db): number | null {
+export function nextDueAfter(db: Db, now: number): number | null {
   const row = db
-    .prepare("SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING'")
-    .get() as { due: number | null };
+    .prepare(
+      "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'PENDING' AND next_attempt_at > ?",
+    )
+    .get(now) as { due: number | null };
   return row.due;
 }

@@ -332,8 +332,8 @@ export class SqliteStore implements Store {
     return claimed;
   }
 
-  async nextDueAt(): Promise<number | null> {
-    return inspection.nextDueAt(this.db);
+  async nextDueAfter(now: number): Promise<number | null> {
+    return inspection.nextDueAfter(this.db, now);
   }
 
   // One process owns an SQLite file: the in-process wake-up is all there is to do.

@@ -24,7 +24,7 @@ export function claimContract(ctx: () => StoreContext): void {
     await store.publishMessages('acme', [late], T0 + 2 * SECOND);
     await store.publishMessages('acme', [early], T0 + SECOND);
     expect(await claimAll(store, T0)).toEqual([]);
-    expect(await store.nextDueAt()).toBe(T0 + SECOND);
+    expect(await store.nextDueAfter(T0)).toBe(T0 + SECOND);
 
     const claimed = await claimAll(store, T0 + 2 * SECOND);
     expect(claimed.map((c) => c.delivery.messageId)).toEqual([early.message.id, late.message.id]);
@@ -135,19 +135,21 @@ export function claimContract(ctx: () => StoreContext): void {
     expect(resumed.map((c) => c.delivery.id)).toEqual([pausedDelivery?.id]);
   });
 
-  it('reports the earliest due PENDING delivery, or null', async () => {
+  it('reports the earliest PENDING delivery due after a time, or null', async () => {
     const { store } = ctx();
     await seed(store, 'acme', {});
-    expect(await store.nextDueAt()).toBeNull();
+    expect(await store.nextDueAfter(T0)).toBeNull();
     await store.publishMessages('acme', [draft('acme')], T0 + MINUTE);
     await store.publishMessages('acme', [draft('acme')], T0 + 2 * MINUTE);
-    expect(await store.nextDueAt()).toBe(T0 + MINUTE);
+    expect(await store.nextDueAfter(T0)).toBe(T0 + MINUTE);
+    expect(await store.nextDueAfter(T0 + MINUTE)).toBe(T0 + 2 * MINUTE);
+    expect(await store.nextDueAfter(T0 + 2 * MINUTE)).toBeNull();
     const claimed = await claimAll(store, T0 + 2 * MINUTE);
     await store.recordAttempts(
       claimed.map((c) => attemptOf(c, T0 + 2 * MINUTE, 'ok')),
       T0 + 2 * MINUTE,
     );
-    expect(await store.nextDueAt()).toBeNull();
+    expect(await store.nextDueAfter(T0)).toBeNull();
   });
 
   // Several claimers means several processes: PostgreSQL's case. An SQLite file has one process,
