@@ -44,7 +44,7 @@ const opts = {
   latencySeconds: num(args['latency-seconds'], 20, 5),
   rate: Number(args.rate),
   lightRate: Number(args['light-rate']),
-  pgMessages: num(args['pg-messages'], 2000, 500), // × 10 webhooks
+  pgMessages: num(args['pg-messages'], 10_000, 500), // × 10 webhooks
   drainLimitSeconds: num(args['drain-limit'], 240, 60), // (d) stops waiting for the drain after this
   databaseUrl: args['database-url'] ?? null,
   only: new Set(args.only.split(',').map((s) => s.trim())),
