@@ -28,7 +28,6 @@ interface WebhookTarget {
 
 /** A draft with the deliveries it fans out to. */
 interface Planned {
-  index: number;
   message: MessageDraft['message'];
   targets: Target[];
 }
@@ -102,23 +101,21 @@ async function insertMessages(
 }
 
 /**
- * Splits drafts into those sharing no id or idempotency key with an earlier draft of the call
- * (inserted together: none can conflict with another) and the repeats, which are then inserted
- * one by one in order, exactly as if each draft had been stored alone after the ones before it.
+ * The drafts that share an id or idempotency key with an earlier draft of the call. The others
+ * are inserted together (none can conflict with another); these after, one by one in order,
+ * exactly as if each draft had been stored alone after the ones before it.
  */
-function splitRepeats(planned: Planned[]): { firsts: Planned[]; repeats: Planned[] } {
+function repeatsOfEarlier(planned: Planned[]): Set<Planned> {
   const ids = new Set<string>();
   const keys = new Set<string>();
-  const firsts: Planned[] = [];
-  const repeats: Planned[] = [];
+  const repeats = new Set<Planned>();
   for (const p of planned) {
     const key = p.message.idempotencyKey;
-    const seen = ids.has(p.message.id) || (key !== null && keys.has(key));
+    if (ids.has(p.message.id) || (key !== null && keys.has(key))) repeats.add(p);
     ids.add(p.message.id);
     if (key !== null) keys.add(key);
-    (seen ? repeats : firsts).push(p);
   }
-  return { firsts, repeats };
+  return repeats;
 }
 
 /** See Store.publishMessages. One transaction: all or nothing. */
@@ -136,36 +133,33 @@ export async function publishMessages(
       events: JSON.parse(String(w.events)) as string[],
       status: String(w.status),
     }));
-    const planned = drafts.map(({ message: m }, index): Planned => {
+    const planned = drafts.map(({ message: m }): Planned => {
       const targets: Target[] = webhooks
         .filter((w) => matchesEvent(w.events, m.type))
         .map((w) => ({ id: w.id, url: w.url, status: w.status === 'ACTIVE' ? 'PENDING' : 'HELD' }));
       if (m.callbackUrl) targets.push({ id: null, url: m.callbackUrl, status: 'PENDING' });
-      return { index, message: m, targets };
+      return { message: m, targets };
     });
 
-    const results: PublishResult[] = new Array(drafts.length);
-    const settle = async (p: Planned, created: boolean): Promise<void> => {
-      if (created) {
+    const repeats = repeatsOfEarlier(planned);
+    const firsts = planned.filter((p) => !repeats.has(p));
+    const created = firsts.length > 0 ? await insertMessages(c, tenantId, firsts, now) : new Set<string>();
+    // In draft order, so that the conflict reported is the first draft's that has one.
+    const results: PublishResult[] = [];
+    for (const [index, p] of planned.entries()) {
+      const isNew = repeats.has(p)
+        ? (await insertMessages(c, tenantId, [p], now)).size === 1
+        : created.has(p.message.id);
+      if (isNew) {
         const message: Message = { ...p.message, deliveryCount: p.targets.length };
-        results[p.index] = { message, created: true };
-        return;
+        results.push({ message, created: true });
+        continue;
       }
       const existing = await findExisting(c, tenantId, p.message);
       // A conflicting row that is gone again by now: rare enough to report rather than loop on.
       if (!existing) throw new Error(`message ${p.message.id}: stored concurrently and removed again; retry`);
-      if (existing.content_hash !== p.message.contentHash) throw new IdempotencyConflict(p.index);
-      results[p.index] = { message: messageFromRow(existing), created: false };
-    };
-    const { firsts, repeats } = splitRepeats(planned);
-    const created = firsts.length > 0 ? await insertMessages(c, tenantId, firsts, now) : new Set<string>();
-    // In draft order, so that the conflict reported is the first draft's that has one.
-    const repeated = new Set(repeats);
-    for (const p of planned) {
-      const isNew = repeated.has(p)
-        ? (await insertMessages(c, tenantId, [p], now)).size === 1
-        : created.has(p.message.id);
-      await settle(p, isNew);
+      if (existing.content_hash !== p.message.contentHash) throw new IdempotencyConflict(index);
+      results.push({ message: messageFromRow(existing), created: false });
     }
     return results;
   });
