@@ -21,7 +21,7 @@ export function summarizeMs(values) {
 
 /**
  * Waits for `expected` deliveries on `prefix`, then: how many arrived (distinct), duplicates, and
- * deliveries per second from `t0` (epoch ms of the first publish) to the last receipt.
+ * deliveries per second from `t0` (monotonic ms of the first publish) to the last receipt.
  */
 export async function collectDeliveries(
   rx,

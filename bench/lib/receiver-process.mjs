@@ -2,10 +2,10 @@
 // node:http on 127.0.0.1. Any path answers 200 as soon as the body has arrived, except paths that
 // start with /hang, which never answer (the sender gives up at its timeout). Per path it counts
 // requests, distinct `webhook-id`s (so repeats show as duplicates) and the publish→receipt latency
-// from `data.sent_at` in the JSON body (epoch ms, as performance.timeOrigin + performance.now()).
+// from `data.sent_at` in the JSON body (ms on the machine's monotonic clock: payload.mjs's nowMs).
 import { createServer } from 'node:http';
+import { nowMs as now } from './payload.mjs';
 
-const now = () => performance.timeOrigin + performance.now();
 const SENT_AT = /"sent_at":(\d+(?:\.\d+)?)/;
 
 class PathStats {

@@ -61,7 +61,7 @@ export class Receiver {
     return this.#call('count', { prefix });
   }
 
-  /** Counts, first and last receipt (epoch ms), latency percentiles, per-path counts. */
+  /** Counts, first and last receipt (monotonic ms), latency percentiles, per-path counts. */
   stats(prefix) {
     return this.#call('stats', { prefix });
   }
