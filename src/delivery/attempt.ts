@@ -1,10 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import { nextStep, parseRetryAfter } from '../core/retry-policy.js';
 import type { SecretBox } from '../core/secret-box.js';
-import { webhookHeaders } from '../core/webhook-request.js';
 import type { AttemptRecord, ClaimedDelivery } from '../store/store.js';
 import type { Sender } from './http-sender.js';
-import { liveSecrets } from './live-secrets.js';
+import { requestSpec } from './request-spec.js';
 
 const CALLBACK_TIMEOUT_MS = 5000;
 
@@ -21,27 +20,15 @@ export async function attemptOnce(c: ClaimedDelivery, deps: AttemptDeps): Promis
   const { delivery, webhook } = c;
   const startedAt = deps.clock.now();
   const number = delivery.attemptCount + 1;
-  const owner = webhook ?? c.tenant;
-  const secrets = owner ? liveSecrets(deps.box, owner, startedAt) : [];
-  const headers = webhookHeaders({
+  const spec = requestSpec(deps.box, c, {
     messageId: delivery.messageId,
     payload: c.payload,
-    timestampSec: Math.floor(startedAt / 1000),
+    at: startedAt,
     attempt: number,
-    secrets,
-    signatureHeaderName: webhook?.signatureHeader ?? null,
-    basicAuth:
-      webhook?.authUsername != null
-        ? {
-            username: webhook.authUsername,
-            password: webhook.authPassword ? deps.box.open(webhook.authPassword) : '',
-          }
-        : null,
-    customHeaders: webhook?.headers ?? {},
     userAgent: deps.userAgent,
   });
   const url = webhook?.url ?? delivery.url;
-  const result = await deps.sender.send(url, headers, c.payload, webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS);
+  const result = await deps.sender.send(url, spec, webhook?.timeoutMs ?? CALLBACK_TIMEOUT_MS);
   const now = deps.clock.now();
   const success = result.error === null;
   const schedule = webhook?.retrySchedule ? webhook.retrySchedule.map((s) => s * 1000) : deps.retryScheduleMs;

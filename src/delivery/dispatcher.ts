@@ -117,14 +117,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    let nextTokenInMs: number | null = null;
     try {
       do {
         this.#again = false;
         const free = this.#o.maxInFlight - this.#inFlight;
         if (free <= 0) break;
         const snap = this.#limiter.snapshot();
-        nextTokenInMs = snap.nextTokenInMs;
         const known = this.#nothingElseDue;
         if (known && [...known].every((id) => snap.exclude.has(id))) break;
         const news = this.#news;
@@ -147,7 +145,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         this.#cutShort = this.#o.store.claimsAllDue ? claimed.length === limit : claimed.length > 0;
         if (this.#cutShort) this.#again = true;
       } while (this.#again && !this.#stopping);
-      await this.#armTimer(nextTokenInMs);
+      // Tokens taken by this tick's claims count: a rate-limited webhook with work left is woken
+      // for its next token, not at the poll (which let a whole second's tokens go out at once).
+      await this.#armTimer(this.#limiter.snapshot().nextTokenInMs);
     } catch (err) {
       this.#o.log.error({ err }, 'dispatcher: claiming failed; retrying after the poll interval');
       this.#arm(this.#o.pollIntervalMs);

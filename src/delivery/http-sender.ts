@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { type RequestSpec, webhookHeaders } from '../core/webhook-request.js';
 import { classifyError } from './attempt-errors.js';
 
 export const RESPONSE_BODY_KEEP = 4096;
@@ -16,7 +17,8 @@ export interface SendResult {
 }
 
 export interface Sender {
-  send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendResult>;
+  /** POSTs `spec.payload` to `url` with the headers (signature included) that `spec` makes. */
+  send(url: string, spec: RequestSpec, timeoutMs: number): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -149,7 +151,7 @@ export function createSender(agentOptions: Agent.Options = {}): Sender {
     ...agentOptions,
   });
   return {
-    send: (url, headers, body, timeoutMs) => post(agent, url, headers, body, timeoutMs),
+    send: (url, spec, timeoutMs) => post(agent, url, webhookHeaders(spec), spec.payload, timeoutMs),
     // Shutdown comes after the dispatcher's grace period: whatever is still in flight is cut off
     // (its lease makes it go again after the restart), so a hanging receiver cannot hold the process.
     close: () => agent.destroy(),

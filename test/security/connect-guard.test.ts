@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddressPolicy, parseCidrList } from '../../src/core/address-policy.js';
-import { AddressGuard } from '../../src/delivery/address-guard.js';
+import { AddressPolicy, type Cidr, parseCidrList } from '../../src/core/address-policy.js';
+import { AddressGuard, type HostLookup } from '../../src/delivery/address-guard.js';
 import { createSender, type Sender } from '../../src/delivery/http-sender.js';
+import { createThreadedSender } from '../../src/delivery/threaded-sender.js';
 import { Receiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { FakeDns } from './fake-dns.js';
@@ -91,7 +92,18 @@ describe('DNS rebinding against a production-mode server', () => {
   });
 });
 
-describe('the connect-time guard in the sender', () => {
+const senders: [string, (allow: Cidr[], lookup: HostLookup) => Sender][] = [
+  // PostgreSQL's workers send from their main thread; SQLite's server from a thread of its own,
+  // where each connection is checked and names are resolved by asking the serving thread.
+  [
+    'in the serving thread',
+    (allow, lookup) =>
+      createSender({ connect: new AddressGuard({ policy: new AddressPolicy(allow), lookup }).connector() }),
+  ],
+  ['in the sending thread', (allow, lookup) => createThreadedSender({ guard: { allow, lookup } })],
+];
+
+describe.each(senders)('the connect-time guard of a sender %s', (_, makeSender) => {
   const dns = new FakeDns();
   let rx: Receiver;
   let guarded: Sender;
@@ -100,13 +112,8 @@ describe('the connect-time guard in the sender', () => {
   beforeAll(async () => {
     rx = await new Receiver().start();
     port = new URL(rx.url).port;
-    guarded = createSender({
-      connect: new AddressGuard({ policy: new AddressPolicy(), lookup: dns.lookup }).connector(),
-    });
-    const allowLoopback = new AddressPolicy(parseCidrList('127.0.0.0/8'));
-    allowing = createSender({
-      connect: new AddressGuard({ policy: allowLoopback, lookup: dns.lookup }).connector(),
-    });
+    guarded = makeSender([], dns.lookup);
+    allowing = makeSender(parseCidrList('127.0.0.0/8'), dns.lookup);
   });
   afterAll(async () => {
     await guarded?.close();
@@ -115,7 +122,21 @@ describe('the connect-time guard in the sender', () => {
   });
 
   const send = (sender: Sender, url: string) =>
-    sender.send(url, { 'content-type': 'application/json' }, '{}', 3000);
+    sender.send(
+      url,
+      {
+        messageId: 'msg_1',
+        payload: '{}',
+        timestampSec: 1,
+        attempt: 1,
+        secrets: [],
+        signatureHeaderName: null,
+        basicAuth: null,
+        customHeaders: {},
+        userAgent: 'test',
+      },
+      3000,
+    );
 
   it('refuses literal non-global addresses before connecting, in any spelling', async () => {
     for (const host of [

@@ -4,8 +4,7 @@ import { envelope } from '../../core/envelope.js';
 import { ApiError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Webhook } from '../../core/model.js';
-import { webhookHeaders } from '../../core/webhook-request.js';
-import { liveSecrets } from '../../delivery/live-secrets.js';
+import { requestSpec } from '../../delivery/request-spec.js';
 import { tenantScope } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { errorResponses, IsoTime, Nullable } from '../schemas.js';
@@ -36,24 +35,12 @@ async function sendTest(ctx: ApiContext, webhook: Webhook, eventType: string | u
   const now = ctx.clock.now();
   const messageId = newId('msg');
   const payload = envelope(messageId, { type, data, previousData: null, callbackUrl: null }, now);
-  const headers = webhookHeaders({
-    messageId,
-    payload,
-    timestampSec: Math.floor(now / 1000),
-    attempt: 1,
-    secrets: liveSecrets(ctx.box, webhook, now),
-    signatureHeaderName: webhook.signatureHeader,
-    basicAuth:
-      webhook.authUsername !== null
-        ? {
-            username: webhook.authUsername,
-            password: webhook.authPassword ? ctx.box.open(webhook.authPassword) : '',
-          }
-        : null,
-    customHeaders: webhook.headers,
-    userAgent: ctx.userAgent,
-  });
-  const r = await ctx.sender.send(webhook.url, headers, payload, webhook.timeoutMs);
+  const spec = requestSpec(
+    ctx.box,
+    { webhook, tenant: null },
+    { messageId, payload, at: now, attempt: 1, userAgent: ctx.userAgent },
+  );
+  const r = await ctx.sender.send(webhook.url, spec, webhook.timeoutMs);
   return {
     success: r.error === null,
     status_code: r.statusCode,
