@@ -147,7 +147,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       } while (this.#again && !this.#stopping);
       // Tokens taken by this tick's claims count: a rate-limited webhook with work left is woken
       // for its next token, not at the poll (which let a whole second's tokens go out at once).
-      await this.#armTimer(this.#limiter.snapshot().nextTokenInMs);
+      await this.#armTimer(this.#limiter.nextTokenInMs());
     } catch (err) {
       this.#o.log.error({ err }, 'dispatcher: claiming failed; retrying after the poll interval');
       this.#arm(this.#o.pollIntervalMs);

@@ -1,21 +1,22 @@
+type Bucket = { tokens: number; at: number; rate: number };
+
 /**
  * Per-webhook admission: at most `maxInFlight` attempts at once, and at most `rate_limit_per_sec`
  * starts per second (token bucket, one second of burst). Lives in the dispatcher's process.
  */
 export class EndpointLimiter {
   readonly #inFlight = new Map<string, number>();
-  readonly #buckets = new Map<string, { tokens: number; at: number; rate: number }>();
+  readonly #buckets = new Map<string, Bucket>();
 
   constructor(
     readonly maxInFlight: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Webhooks to skip, how many more each may start now, and when a rate-limited one frees up. */
-  snapshot(): { exclude: Set<string>; free: Map<string, number>; nextTokenInMs: number | null } {
+  /** Webhooks to skip, and how many more each may start now. */
+  snapshot(): { exclude: Set<string>; free: Map<string, number> } {
     const exclude = new Set<string>();
     const free = new Map<string, number>();
-    let nextTokenInMs: number | null = null;
     for (const [id, n] of this.#inFlight) free.set(id, this.maxInFlight - n);
     for (const [id, b] of this.#buckets) {
       this.#refill(b);
@@ -24,15 +25,22 @@ export class EndpointLimiter {
         this.#buckets.delete(id);
         continue;
       }
-      const tokens = Math.floor(b.tokens);
-      if (tokens < 1) {
-        const wait = ((1 - b.tokens) / b.rate) * 1000;
-        nextTokenInMs = nextTokenInMs === null ? wait : Math.min(nextTokenInMs, wait);
-      }
-      free.set(id, Math.min(free.get(id) ?? this.maxInFlight, tokens));
+      free.set(id, Math.min(free.get(id) ?? this.maxInFlight, Math.floor(b.tokens)));
     }
     for (const [id, n] of free) if (n <= 0) exclude.add(id);
-    return { exclude, free, nextTokenInMs };
+    return { exclude, free };
+  }
+
+  /** When the first rate-limited webhook now out of tokens gets one back; null if none is out. */
+  nextTokenInMs(): number | null {
+    let next: number | null = null;
+    for (const b of this.#buckets.values()) {
+      this.#refill(b);
+      if (b.tokens >= 1) continue;
+      const wait = ((1 - b.tokens) / b.rate) * 1000;
+      next = next === null ? wait : Math.min(next, wait);
+    }
+    return next;
   }
 
   /** An attempt starts: takes a slot and, for a rate-limited webhook, a token. */
@@ -62,7 +70,7 @@ export class EndpointLimiter {
     else this.#inFlight.set(webhookId, n);
   }
 
-  #refill(b: { tokens: number; at: number; rate: number }): void {
+  #refill(b: Bucket): void {
     const t = this.now();
     b.tokens = Math.min(b.rate, b.tokens + ((t - b.at) / 1000) * b.rate);
     b.at = t;
