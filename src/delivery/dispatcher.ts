@@ -194,9 +194,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     };
     attemptOnce(c, this.#o).then(
       (record) => {
-        // The slot stays taken until the record is committed: a crash can then repeat only
-        // attempts in flight or being recorded, at most a webhook's limit of them.
-        this.#buffer.push({ record, finish });
+        // The slot is free once the answer is in (the endpoint's limit is on requests), and the
+        // claim that refills it is queued ahead of the record: the sending thread gets new work
+        // while this one writes. The lease lasts until the record, so no claim takes it again.
+        if (finish()) this.#schedule();
+        this.#buffer.push({ record, finish: () => false });
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
       },
       (err) => {
