@@ -55,7 +55,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #nothingElseDue: Set<string> | null = null;
   /** Counts the wake-ups that may bring new work, so a claim older than one does not set the above. */
   #news = 0;
-  #buffer: { record: AttemptRecord; finish: () => boolean }[] = [];
+  #buffer: AttemptRecord[] = [];
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
 
@@ -198,7 +198,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // claim that refills it is queued ahead of the record: the sending thread gets new work
         // while this one writes. The lease lasts until the record, so no claim takes it again.
         if (finish()) this.#schedule();
-        this.#buffer.push({ record, finish: () => false });
+        this.#buffer.push(record);
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
       },
       (err) => {
@@ -217,23 +217,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#flushing = (async () => {
-      const records = batch.map((b) => b.record);
       try {
-        await this.#o.store.recordAttempts(records, this.#o.clock.now());
-        this.emit('recorded', records);
+        await this.#o.store.recordAttempts(batch, this.#o.clock.now());
+        this.emit('recorded', batch);
       } catch (err) {
         this.#o.log.error(
-          { err, count: records.length },
+          { err, count: batch.length },
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
-        // Free the batch's slots, then look for work once (if a freed slot may have work waiting,
-        // or a retry is now scheduled: claim it if due, or arm the timer for it).
-        const retries = records.some((r) => r.next.status === 'PENDING');
-        let wake = false;
-        for (const b of batch) if (b.finish()) wake = true;
-        if (retries) this.wake();
-        else if (wake) this.#schedule();
+        // A retry is now scheduled: claim it if due, or arm the timer for it.
+        if (batch.some((r) => r.next.status === 'PENDING')) this.wake();
       }
     })();
     try {
