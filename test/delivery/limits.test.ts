@@ -65,6 +65,33 @@ describe('per-webhook limits', () => {
     }
   });
 
+  it('refills a slot when its answer arrives, not when its attempt is recorded', async () => {
+    const fast = await new CountingServer(0).start();
+    const store = t.server.store;
+    const record = store.recordAttempts.bind(store);
+    // A slow disk: every record takes 400 ms more (the store is real, its writes just wait first).
+    store.recordAttempts = async (records, now) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return record(records, now);
+    };
+    try {
+      const type = await newEventType(t);
+      const hook = await createWebhook(t, { url: `${fast.url}/hook`, events: [type] });
+      await publishMany(type, 30);
+      await expect.poll(() => fast.starts.length, POLL).toBe(30);
+      // Slots held until the record would let 10 go per 400 ms: the 30th at 800 ms or later.
+      const spread = (fast.starts[29] ?? 0) - (fast.starts[0] ?? 0);
+      expect(spread, 'ms from the first start to the 30th').toBeLessThan(400);
+      expect(fast.peak).toBeLessThanOrEqual(10);
+      const succeeded = async () =>
+        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data.length;
+      await expect.poll(succeeded, POLL).toBe(30);
+    } finally {
+      store.recordAttempts = record;
+      fast.close();
+    }
+  });
+
   it('starts at most rate_limit_per_sec attempts per second, one second of burst included', async () => {
     const fast = await new CountingServer(0).start();
     try {
