@@ -27,6 +27,11 @@ export class Leases {
     else this.#perWebhook.delete(lease.webhook);
   }
 
+  /** The row number of a leased delivery: its record updates the row by rowid, not through the id index. */
+  seqOf(id: string): number | undefined {
+    return this.#held.get(id)?.seq;
+  }
+
   hasSeq(seq: number): boolean {
     return this.#seqs.has(seq);
   }

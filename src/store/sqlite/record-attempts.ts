@@ -12,21 +12,31 @@ export function recordAttempts(
   now: number,
   onSuspend: () => void,
 ): void {
-  for (const r of records) leases.release(r.attempt.deliveryId);
+  const seqOf = new Map<string, number>();
+  for (const r of records) {
+    const id = r.attempt.deliveryId;
+    const seq = leases.seqOf(id);
+    if (seq !== undefined) seqOf.set(id, seq);
+    leases.release(id);
+  }
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (tenant_id, delivery_id, number, started_at, duration_ms, status_code, response_body, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const getDelivery = db.prepare('SELECT status, first_attempt_at FROM deliveries WHERE id = ?');
+  const getDelivery = db.prepare('SELECT status, first_attempt_at FROM deliveries WHERE seq = ?');
   const getWebhook = db.prepare('SELECT status, last_success_at FROM webhooks WHERE id = ?');
   const SET = `SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = ?,
        last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
        url = ?, updated_at = ?`;
-  // The usual case in one statement: the delivery is still PENDING (nobody cancelled or held it).
-  const updatePending = db.prepare(
-    `UPDATE deliveries ${SET} WHERE id = ? AND status = 'PENDING' RETURNING first_attempt_at`,
+  // The usual case in one statement: the delivery is still PENDING (nobody cancelled or held it),
+  // found by its row number (from the lease; one that ran out leaves only the id to go by). A
+  // failure needs the first attempt's time back (suspension), a success nothing.
+  const seqOfId = db.prepare('SELECT seq FROM deliveries WHERE id = ?').pluck();
+  const succeedPending = db.prepare(`UPDATE deliveries ${SET} WHERE seq = ? AND status = 'PENDING'`);
+  const failPending = db.prepare(
+    `UPDATE deliveries ${SET} WHERE seq = ? AND status = 'PENDING' RETURNING first_attempt_at`,
   );
-  const updateDelivery = db.prepare(`UPDATE deliveries ${SET} WHERE id = ?`);
+  const updateDelivery = db.prepare(`UPDATE deliveries ${SET} WHERE seq = ?`);
   const webhookSuccess = db.prepare(
     'UPDATE webhooks SET last_success_at = MAX(COALESCE(last_success_at, 0), ?), failing_since = NULL WHERE id = ?',
   );
@@ -67,18 +77,25 @@ export function recordAttempts(
       status = 'HELD';
       due = null;
     }
-    const args = [a.statusCode, a.error, a.startedAt, a.startedAt, r.url, now, a.deliveryId] as const;
-    const updated = updatePending.get(status, due, ...args) as Row | undefined;
-    let firstAttemptAt: number;
-    if (updated) {
-      firstAttemptAt = Number(updated.first_attempt_at);
+    const seq = seqOf.get(a.deliveryId) ?? (seqOfId.get(a.deliveryId) as number | undefined);
+    if (seq === undefined) continue; // gone with its tenant
+    const set = [a.statusCode, a.error, a.startedAt, a.startedAt, r.url, now] as const;
+    let firstAttemptAt = a.startedAt;
+    let updated: boolean;
+    if (r.success) {
+      updated = succeedPending.run(status, due, ...set, seq).changes > 0;
     } else {
-      const current = getDelivery.get(a.deliveryId) as Row | undefined;
+      const row = failPending.get(status, due, ...set, seq) as Row | undefined;
+      updated = row !== undefined;
+      if (row && row.first_attempt_at !== null) firstAttemptAt = Number(row.first_attempt_at);
+    }
+    if (!updated) {
+      const current = getDelivery.get(seq) as Row | undefined;
       if (!current) continue;
       // Cancelled or held while this attempt was in flight: keep that, unless it succeeded.
       status = r.success ? 'SUCCEEDED' : String(current.status);
-      updateDelivery.run(status, null, ...args);
-      firstAttemptAt = current.first_attempt_at === null ? a.startedAt : Number(current.first_attempt_at);
+      updateDelivery.run(status, null, ...set, seq);
+      if (current.first_attempt_at !== null) firstAttemptAt = Number(current.first_attempt_at);
     }
     if (!r.webhookId) continue;
     if (r.success) {
