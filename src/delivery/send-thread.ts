@@ -5,7 +5,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { AddressPolicy } from '../core/address-policy.js';
 import { AddressGuard } from './address-guard.js';
 import { createSender, type SendResult } from './http-sender.js';
-import type { FromThread, LookupAnswer, SendThreadData, ToThread } from './send-thread-protocol.js';
+import {
+  type FromThread,
+  forEachJob,
+  type LookupAnswer,
+  pushResult,
+  type SendThreadData,
+  type ToThread,
+  type Wire,
+} from './send-thread-protocol.js';
 
 if (!parentPort) throw new Error('send-thread.js runs as a worker thread');
 const port = parentPort;
@@ -33,7 +41,7 @@ const guard = allow ? new AddressGuard({ policy: new AddressPolicy(allow), looku
 const sender = createSender(guard ? { connect: guard.connector() } : {});
 
 // Results go back once per turn of the event loop: one message for all the answers read in it.
-let results: [number, SendResult][] = [];
+let results: Wire = [];
 function flush(): void {
   if (results.length === 0) return;
   const out = results;
@@ -41,14 +49,15 @@ function flush(): void {
   port.postMessage({ results: out } satisfies FromThread);
 }
 function report(id: number, result: SendResult): void {
-  results.push([id, result]);
-  if (results.length === 1) setImmediate(flush);
+  if (results.length === 0) setImmediate(flush);
+  pushResult(results, id, result);
 }
 
 port.on('message', (m: ToThread) => {
   if ('jobs' in m) {
-    for (const [id, url, spec, timeoutMs] of m.jobs)
+    forEachJob(m.jobs, (id, url, spec, timeoutMs) => {
       void sender.send(url, spec, timeoutMs).then((r) => report(id, r));
+    });
   } else if ('lookupId' in m) {
     const answer = lookups.get(m.lookupId);
     lookups.delete(m.lookupId);

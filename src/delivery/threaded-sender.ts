@@ -2,7 +2,15 @@ import { Worker } from 'node:worker_threads';
 import type { Cidr } from '../core/address-policy.js';
 import { type HostLookup, systemLookup } from './address-guard.js';
 import type { Sender, SendResult } from './http-sender.js';
-import type { FromThread, LookupAnswer, SendJob, SendThreadData, ToThread } from './send-thread-protocol.js';
+import {
+  type FromThread,
+  forEachResult,
+  type LookupAnswer,
+  pushJob,
+  type SendThreadData,
+  type ToThread,
+  type Wire,
+} from './send-thread-protocol.js';
 
 export interface ThreadedSenderOptions {
   /** Production mode's address guard: the extra allowed blocks and how names resolve. null: dev mode. */
@@ -40,7 +48,7 @@ export function createThreadedSender(opts: ThreadedSenderOptions): Sender {
   const lookup = opts.guard?.lookup ?? systemLookup;
   const waiting = new Map<number, (r: SendResult) => void>();
   let nextId = 0;
-  let jobs: SendJob[] = [];
+  let jobs: Wire = [];
   let thread: Worker | null = null;
   let closed = false;
   let onClosed: (() => void) | null = null;
@@ -51,11 +59,11 @@ export function createThreadedSender(opts: ThreadedSenderOptions): Sender {
     t.unref();
     t.on('message', (m: FromThread) => {
       if ('results' in m) {
-        for (const [id, result] of m.results) {
+        forEachResult(m.results, (id, result) => {
           const done = waiting.get(id);
           waiting.delete(id);
           done?.(result);
-        }
+        });
         // Like sockets, the thread keeps the process alive only while an exchange runs.
         if (waiting.size === 0) t.unref();
       } else if ('lookup' in m) {
@@ -98,8 +106,8 @@ export function createThreadedSender(opts: ThreadedSenderOptions): Sender {
       return new Promise((resolve) => {
         const id = nextId++;
         waiting.set(id, resolve);
-        jobs.push([id, url, spec, timeoutMs]);
-        if (jobs.length === 1) queueMicrotask(post);
+        if (jobs.length === 0) queueMicrotask(post);
+        pushJob(jobs, id, url, spec, timeoutMs);
       });
     },
     async close() {

@@ -84,7 +84,8 @@ describe('per-webhook limits', () => {
       expect(spread, 'ms from the first start to the 30th').toBeLessThan(400);
       expect(fast.peak).toBeLessThanOrEqual(10);
       const succeeded = async () =>
-        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data.length;
+        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data
+          .length;
       await expect.poll(succeeded, POLL).toBe(30);
     } finally {
       store.recordAttempts = record;

@@ -57,8 +57,9 @@ describe('the sending thread', () => {
   it('fails the exchanges in flight when the thread dies, and starts another for the next send', async () => {
     const hanging = sender.send(`${rx.url}/hang`, spec(1), 10_000);
     await rx.waitFor(() => rx.at('/hang').length === 1);
-    // A spec that cannot be signed throws in the thread, outside any handler: the thread exits.
-    const broken = sender.send(`${rx.url}/ok`, null as unknown as RequestSpec, 1000);
+    // A secret that is not a string cannot be signed with: that throws in the thread, outside any
+    // handler, and the thread exits.
+    const broken = sender.send(`${rx.url}/ok`, { ...spec(3), secrets: [42 as unknown as string] }, 1000);
     expect(await hanging).toMatchObject({ statusCode: null, error: 'sender_failed' });
     expect(await broken).toMatchObject({ statusCode: null, error: 'sender_failed' });
     expect(threadErrors).toHaveLength(1);

@@ -146,7 +146,8 @@ export function claimDue(
   if (taken.length === 0) return [];
 
   const rows = new Map<number, TakenRow>();
-  for (const row of db.prepare(TAKEN).raw(true).all(JSON.stringify(taken)) as TakenRow[]) rows.set(row[0], row);
+  for (const row of db.prepare(TAKEN).raw(true).all(JSON.stringify(taken)) as TakenRow[])
+    rows.set(row[0], row);
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
   const hold = db.prepare(
     "UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
