@@ -2,9 +2,14 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { AUTOCHECKPOINT_PAGES, type Db } from './open-database.js';
 
-/** How often the worker copies WAL frames: sooner while writes come in, less often when idle. */
-const BUSY_MS = 10;
-const IDLE_MS = 50;
+/**
+ * How often the worker copies WAL frames: sooner while writes come in, less often when idle. A
+ * pass copies the last version of each page written since the one before: every 100 ms, a page
+ * rewritten by many commits (an index's hot end) is copied once where every 10 ms copied it ten
+ * times (the worker's CPU per delivery 2.4 → 1.1 µs in bench (a)).
+ */
+const BUSY_MS = 100;
+const IDLE_MS = 250;
 /** WAL length (frames of 4 KiB) past which the serving connection is asked to start it over. */
 const RESTART_FRAMES = 8192;
 
