@@ -90,7 +90,8 @@ const DUE_CALLBACKS = `
   WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
-type Due = { seq: number; due: number };
+/** [row number, next_attempt_at]: read as arrays, like TAKEN. */
+type Due = [seq: number, due: number];
 
 /**
  * `want` unleased rows of `rows`, which hold the first `want` + (leases of that webhook) due rows:
@@ -100,7 +101,7 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
   const out: Due[] = [];
   for (const r of rows) {
     if (out.length === want) break;
-    if (!leases.hasSeq(r.seq)) out.push(r);
+    if (!leases.hasSeq(r[0])) out.push(r);
   }
   return out;
 }
@@ -123,10 +124,13 @@ export function claimDue(
     due: number;
     rate: number | null;
   }[];
-  const dueOf = db.prepare(DUE_OF_WEBHOOK);
+  const dueOf = db.prepare(DUE_OF_WEBHOOK).raw(true);
   for (const w of pending) {
     if (w.id === null) {
-      const callbacks = db.prepare(DUE_CALLBACKS).all(req.now, req.limit + leases.count('')) as Due[];
+      const callbacks = db
+        .prepare(DUE_CALLBACKS)
+        .raw(true)
+        .all(req.now, req.limit + leases.count('')) as Due[];
       picked.push(...unleased(callbacks, leases, req.limit));
       continue;
     }
@@ -141,8 +145,8 @@ export function claimDue(
     const rows = dueOf.all(w.id, req.now, want + leases.count(w.id)) as Due[];
     picked.push(...unleased(rows, leases, want));
   }
-  picked.sort((a, b) => a.due - b.due);
-  const taken = picked.slice(0, req.limit).map((p) => p.seq);
+  picked.sort((a, b) => a[1] - b[1]);
+  const taken = picked.slice(0, req.limit).map((p) => p[0]);
   if (taken.length === 0) return [];
 
   const rows = new Map<number, TakenRow>();
