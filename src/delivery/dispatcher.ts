@@ -15,7 +15,10 @@ export interface DispatcherOptions {
   log: Logger;
   retryScheduleMs: readonly number[];
   userAgent: string;
-  /** Attempts in flight across all webhooks. */
+  /**
+   * Attempts in flight across all webhooks, counting those answered but not yet recorded: a store
+   * slower than the endpoints then slows the sending instead of piling up unrecorded answers.
+   */
   maxInFlight?: number;
   /** Attempts in flight to one webhook (API.md: "default up to 10 at once"). */
   maxPerWebhook?: number;
@@ -56,6 +59,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** Counts the wake-ups that may bring new work, so a claim older than one does not set the above. */
   #news = 0;
   #buffer: AttemptRecord[] = [];
+  /** Answered attempts not yet recorded: in the buffer, or in the batch being written. */
+  #unrecorded = 0;
   #flushing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
 
@@ -120,7 +125,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     try {
       do {
         this.#again = false;
-        const free = this.#o.maxInFlight - this.#inFlight;
+        const free = this.#o.maxInFlight - this.#inFlight - this.#unrecorded;
         if (free <= 0) break;
         const snap = this.#limiter.snapshot();
         const known = this.#nothingElseDue;
@@ -181,12 +186,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const webhookId = c.webhook?.id ?? null;
     if (webhookId) this.#limiter.acquire(webhookId, c.webhook?.rateLimitPerSec ?? null);
     const finish = () => {
-      // Only a full webhook, or a full dispatcher, can have due work waiting for this slot; any
-      // other due work was claimed already, or will be by the publish or timer that makes it due.
-      const waited =
-        this.#cutShort ||
-        this.#inFlight >= this.#o.maxInFlight ||
-        (webhookId !== null && this.#limiter.isFull(webhookId));
+      // Only a full webhook can have due work waiting for this slot; any other due work was
+      // claimed already, or will be by the publish or timer that makes it due. (The dispatcher's
+      // own limit counts the attempt until it is recorded: the record's end looks for work then.)
+      const waited = this.#cutShort || (webhookId !== null && this.#limiter.isFull(webhookId));
       this.#inFlight--;
       if (webhookId) this.#limiter.release(webhookId);
       if (this.#inFlight === 0) this.#idle?.();
@@ -198,6 +201,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // claim that refills it is queued ahead of the record: the sending thread gets new work
         // while this one writes. The lease lasts until the record, so no claim takes it again.
         if (finish()) this.#schedule();
+        this.#unrecorded++;
         this.#buffer.push(record);
         if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
       },
@@ -226,8 +230,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
-        // A retry is now scheduled: claim it if due, or arm the timer for it.
+        const wasFull = this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
+        this.#unrecorded -= batch.length;
+        // A retry is now scheduled: claim it if due, or arm the timer for it. A full dispatcher
+        // has room again.
         if (batch.some((r) => r.next.status === 'PENDING')) this.wake();
+        else if (wasFull) this.#schedule();
       }
     })();
     try {

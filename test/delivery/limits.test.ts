@@ -118,3 +118,41 @@ describe('per-webhook limits', () => {
     }
   });
 });
+
+describe('the dispatcher-wide limit', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startDeliveryServer({ dispatcher: { maxInFlight: 4 } });
+  });
+  afterAll(async () => t.stop());
+
+  it('counts attempts answered but not yet recorded: a slow store slows the sending', async () => {
+    const fast = await new CountingServer(0).start();
+    const store = t.server.store;
+    const record = store.recordAttempts.bind(store);
+    store.recordAttempts = async (records, now) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return record(records, now);
+    };
+    try {
+      const type = await newEventType(t);
+      const hook = await createWebhook(t, { url: `${fast.url}/hook`, events: [type] });
+      const messages = Array.from({ length: 12 }, (_, i) => ({ type, data: { i } }));
+      expect((await t.admin.post('/v1/messages/batch', { messages })).status).toBe(202);
+      await expect.poll(() => fast.starts.length, POLL).toBe(12);
+      const first = fast.starts[0] ?? 0;
+      const offsets = fast.starts.map((s) => Math.round(s - first));
+      // Four at once, then the next four only once their records are written (~400 ms each).
+      expect(offsets[3], `starts at ${offsets.join(',')} ms`).toBeLessThan(200);
+      expect(offsets[4], `starts at ${offsets.join(',')} ms`).toBeGreaterThanOrEqual(300);
+      expect(offsets[8], `starts at ${offsets.join(',')} ms`).toBeGreaterThanOrEqual(700);
+      const succeeded = async () =>
+        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data
+          .length;
+      await expect.poll(succeeded, POLL).toBe(12);
+    } finally {
+      store.recordAttempts = record;
+      fast.close();
+    }
+  });
+});
