@@ -1,9 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { signingKey } from './secrets.js';
 
+const keys = new Map<string, Buffer>();
+
+/** A secret's key bytes, decoded once: the base64 decode was a fifth of a signature's cost. */
+function keyOf(secret: string): Buffer {
+  let key = keys.get(secret);
+  if (!key) {
+    key = signingKey(secret);
+    if (keys.size >= 10_000) keys.clear();
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** One `v1,<base64>` entry of a Standard Webhooks signature. */
 export function signEntry(secret: string, id: string, timestampSec: number, body: string | Buffer): string {
-  const mac = createHmac('sha256', signingKey(secret));
+  const mac = createHmac('sha256', keyOf(secret));
   mac.update(`${id}.${timestampSec}.`);
   mac.update(body);
   return `v1,${mac.digest('base64')}`;
