@@ -39,6 +39,27 @@ class CountingServer {
   }
 }
 
+/**
+ * A slow disk: every record of `t`'s store takes `ms` more (the store is real, its writes just wait
+ * first). Returns what puts it back.
+ */
+function slowRecords(t: TestServer, ms: number): () => void {
+  const store = t.server.store;
+  const record = store.recordAttempts.bind(store);
+  store.recordAttempts = async (records, now) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return record(records, now);
+  };
+  return () => {
+    store.recordAttempts = record;
+  };
+}
+
+async function succeededOf(t: TestServer, webhookId: string): Promise<number> {
+  const res = await t.admin.get(`/v1/deliveries?webhook_id=${webhookId}&status=SUCCEEDED&limit=100`);
+  return res.body.data.length;
+}
+
 describe('per-webhook limits', () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -67,13 +88,7 @@ describe('per-webhook limits', () => {
 
   it('refills a slot when its answer arrives, not when its attempt is recorded', async () => {
     const fast = await new CountingServer(0).start();
-    const store = t.server.store;
-    const record = store.recordAttempts.bind(store);
-    // A slow disk: every record takes 400 ms more (the store is real, its writes just wait first).
-    store.recordAttempts = async (records, now) => {
-      await new Promise((r) => setTimeout(r, 400));
-      return record(records, now);
-    };
+    const restore = slowRecords(t, 400);
     try {
       const type = await newEventType(t);
       const hook = await createWebhook(t, { url: `${fast.url}/hook`, events: [type] });
@@ -83,12 +98,9 @@ describe('per-webhook limits', () => {
       const spread = (fast.starts[29] ?? 0) - (fast.starts[0] ?? 0);
       expect(spread, 'ms from the first start to the 30th').toBeLessThan(400);
       expect(fast.peak).toBeLessThanOrEqual(10);
-      const succeeded = async () =>
-        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data
-          .length;
-      await expect.poll(succeeded, POLL).toBe(30);
+      await expect.poll(() => succeededOf(t, hook.id), POLL).toBe(30);
     } finally {
-      store.recordAttempts = record;
+      restore();
       fast.close();
     }
   });
@@ -128,12 +140,7 @@ describe('the dispatcher-wide limit', () => {
 
   it('counts attempts answered but not yet recorded: a slow store slows the sending', async () => {
     const fast = await new CountingServer(0).start();
-    const store = t.server.store;
-    const record = store.recordAttempts.bind(store);
-    store.recordAttempts = async (records, now) => {
-      await new Promise((r) => setTimeout(r, 400));
-      return record(records, now);
-    };
+    const restore = slowRecords(t, 400);
     try {
       const type = await newEventType(t);
       const hook = await createWebhook(t, { url: `${fast.url}/hook`, events: [type] });
@@ -146,12 +153,9 @@ describe('the dispatcher-wide limit', () => {
       expect(offsets[3], `starts at ${offsets.join(',')} ms`).toBeLessThan(200);
       expect(offsets[4], `starts at ${offsets.join(',')} ms`).toBeGreaterThanOrEqual(300);
       expect(offsets[8], `starts at ${offsets.join(',')} ms`).toBeGreaterThanOrEqual(700);
-      const succeeded = async () =>
-        (await t.admin.get(`/v1/deliveries?webhook_id=${hook.id}&status=SUCCEEDED&limit=100`)).body.data
-          .length;
-      await expect.poll(succeeded, POLL).toBe(12);
+      await expect.poll(() => succeededOf(t, hook.id), POLL).toBe(12);
     } finally {
-      store.recordAttempts = record;
+      restore();
       fast.close();
     }
   });
