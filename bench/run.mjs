@@ -1,7 +1,7 @@
 // `npm run bench` — Hookline's benchmark harness. See bench/README.md.
 //   node bench/run.mjs [--quick] [--only a,b,c,d,e,f] [--messages N] [--backlog N]
 //                      [--latency-seconds S] [--rate R] [--light-rate R] [--pg-messages N] [--drain-limit S]
-//                      [--database-url URL] [--cpu-prof DIR]
+//                      [--rounds N] [--database-url URL] [--cpu-prof DIR]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     'light-rate': { type: 'string', default: '100' },
     'pg-messages': { type: 'string' },
     'drain-limit': { type: 'string' },
+    rounds: { type: 'string' },
     'database-url': { type: 'string', default: process.env.HOOKLINE_TEST_DATABASE_URL },
     'cpu-prof': { type: 'string' },
   },
@@ -46,6 +47,7 @@ const opts = {
   lightRate: Number(args['light-rate']),
   pgMessages: num(args['pg-messages'], 10_000, 500), // × 10 webhooks
   drainLimitSeconds: num(args['drain-limit'], 240, 60), // (d) stops waiting for the drain after this
+  rounds: num(args.rounds, 3, 1), // (a) and its two references, run in turn this many times
   databaseUrl: args['database-url'] ?? null,
   only: new Set(args.only.split(',').map((s) => s.trim())),
 };
@@ -91,6 +93,39 @@ async function scenario(key, letter, fn) {
   }
 }
 
+/**
+ * Runs each [key, letter, fn(phase), phase] in turn, `n` times over; the scenario's result is its
+ * median round (by deliveries/s; the lower middle one for an even `n`) with every round's rate in
+ * `rounds`. Losses and crashes of any round count.
+ */
+async function inRounds(n, specs) {
+  const runs = new Map(specs.map(([key]) => [key, []]));
+  for (let round = 1; round <= n; round++) {
+    for (const [key, letter, fn, phase] of specs) {
+      if (n > 1 && opts.only.has(letter)) log(phase, `round ${round} of ${n}`);
+      await scenario(key, letter, () => fn(phase));
+      runs.get(key).push(results.scenarios[key]);
+    }
+  }
+  for (const [key, list] of runs) results.scenarios[key] = medianRound(list);
+}
+
+function medianRound(list) {
+  const failed = list.find((r) => r.error || r.skipped);
+  if (failed) return failed;
+  if (list.length === 1) return list[0];
+  const sorted = [...list].sort((a, b) => (a.deliveriesPerSec ?? 0) - (b.deliveriesPerSec ?? 0));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  const out = {
+    ...median,
+    rounds: list.map((r) => r.deliveriesPerSec),
+    missing: list.reduce((sum, r) => sum + Math.max(0, r.missing ?? 0), 0),
+  };
+  const crashed = list.find((r) => r.server?.crashed);
+  if (crashed) out.server = crashed.server;
+  return out;
+}
+
 installExitHandlers();
 let exitCode = 0;
 try {
@@ -105,13 +140,23 @@ try {
       `receiver ${rx.url}; ${fmt(deliveries)} deliveries per throughput run, backlog ${fmt(opts.backlog)}, ` +
       `latency ${opts.latencySeconds} s at ${fmt(opts.rate)}/s; API rate limit off`,
   );
-  await scenario('undiciThroughput', 'e', () =>
-    undiciThroughput(ctx, { phase: 'e undici', prefix: '/e-undici/', deliveries, webhooks: WEBHOOKS }),
-  );
-  await scenario('throughput', 'a', () => throughput(ctx, { phase: 'a through', prefix: '/a/' }));
-  await scenario('bullmqThroughput', 'e', () =>
-    bullmqThroughput(ctx, { phase: 'e bullmq', prefix: '/e-bullmq/', deliveries, webhooks: WEBHOOKS }),
-  );
+  // The throughput ratios compare runs minutes apart, and this machine's speed drifts by ±15% over
+  // minutes: (a) and its references take turns, `--rounds` times, and each reports its median.
+  await inRounds(opts.rounds, [
+    [
+      'undiciThroughput',
+      'e',
+      (phase) => undiciThroughput(ctx, { phase, prefix: '/e-undici/', deliveries, webhooks: WEBHOOKS }),
+      'e undici',
+    ],
+    ['throughput', 'a', (phase) => throughput(ctx, { phase, prefix: '/a/' }), 'a through'],
+    [
+      'bullmqThroughput',
+      'e',
+      (phase) => bullmqThroughput(ctx, { phase, prefix: '/e-bullmq/', deliveries, webhooks: WEBHOOKS }),
+      'e bullmq',
+    ],
+  ]);
   await scenario('fairness', 'c', () => throughput(ctx, { phase: 'c fairness', prefix: '/c/', hang: true }));
   await scenario('latency', 'b', () => latency(ctx, { phase: 'b latency', prefix: '/b/' }));
   await scenario('undiciLatency', 'e', () =>

@@ -72,6 +72,13 @@ export function evaluateTargets(s) {
   ];
 }
 
+/** A median of rounds with its spread: "14,856/s (3 rounds: 12,137–15,012)". */
+function rateOfRounds(s) {
+  const r = s?.rounds;
+  if (!ok(s) || !r || r.length < 2) return rate(dps(s));
+  return `${rate(dps(s))} (${r.length} rounds: ${fmt(Math.min(...r))}–${fmt(Math.max(...r))})`;
+}
+
 function rows(s) {
   const a = dps(s.throughput);
   const lat = (k) => (ok(s[k]) ? s[k].latencyMs : {});
@@ -79,17 +86,22 @@ function rows(s) {
   const refLat = (q) => `undici ${ms(lat('undiciLatency')[q])}, BullMQ ${ms(lat('bullmqLatency')[q])}`;
   const d = s.backlog;
   return [
-    ['(a) throughput, SQLite, 10 webhooks', ok(s.throughput) ? rate(a) : why(s.throughput), '', ''],
+    [
+      '(a) throughput, SQLite, 10 webhooks',
+      ok(s.throughput) ? rateOfRounds(s.throughput) : why(s.throughput),
+      '',
+      '',
+    ],
     [
       '    vs raw undici, 64 in flight',
       '',
-      rate(dps(s.undiciThroughput)),
+      rateOfRounds(s.undiciThroughput),
       x(ratio(a, dps(s.undiciThroughput))),
     ],
     [
       '    vs BullMQ + Redis, concurrency 64',
       '',
-      rate(dps(s.bullmqThroughput)),
+      rateOfRounds(s.bullmqThroughput),
       x(ratio(a, dps(s.bullmqThroughput))),
     ],
     [

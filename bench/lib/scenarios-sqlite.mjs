@@ -13,10 +13,13 @@ export const WEBHOOKS = 10;
 const hangPath = (prefix) => `/hang${prefix}`;
 const paths = (prefix) => Array.from({ length: WEBHOOKS }, (_, i) => `${prefix}wh${i}`);
 
+/** Database files made so far: each run (a scenario may run more than once) gets a new one. */
+let files = 0;
+
 async function startSqlite(ctx, phase) {
   const hl = await Hookline.start({
     name: `hookline (${phase})`,
-    args: ['--db', join(ctx.tmpDir, `${phase}.db`)],
+    args: ['--db', join(ctx.tmpDir, `${phase} ${++files}.db`)],
   });
   await createEventType(hl);
   return hl;
