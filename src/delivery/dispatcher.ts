@@ -24,6 +24,13 @@ export interface DispatcherOptions {
   maxPerWebhook?: number;
   /** Safety-net poll: wake-ups normally come from publishes, completions and timers. */
   pollIntervalMs?: number;
+  /**
+   * While other attempts are in flight, how long an answer waits for company before its batch is
+   * written (up to RECORD_BATCH answers): one commit of ~100 records rewrites the pages that two
+   * commits of ~50 each wrote (SQLite, in process: 19.6 → 17.0 µs per delivery claimed and
+   * recorded). With nothing else in flight nothing would join it, and it is written at once.
+   */
+  recordWaitMs?: number;
 }
 
 export interface DispatcherEvents {
@@ -32,6 +39,9 @@ export interface DispatcherEvents {
 
 /** Extra lease time beyond the attempt's timeout, for recording its result. */
 const LEASE_SLACK_MS = 2000;
+
+/** Answers written in one commit at most (see recordWaitMs). */
+const RECORD_BATCH = 128;
 
 /**
  * Claims due deliveries, runs their attempts concurrently within global and per-webhook limits,
@@ -62,11 +72,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** Answered attempts not yet recorded: in the buffer, or in the batch being written. */
   #unrecorded = 0;
   #flushing: Promise<void> | null = null;
+  #flushTimer: NodeJS.Timeout | null = null;
+  #flushQueued = false;
   #idle: (() => void) | null = null;
 
   constructor(options: DispatcherOptions) {
     super();
-    this.#o = { maxInFlight: 256, maxPerWebhook: 10, pollIntervalMs: 1000, ...options };
+    this.#o = { maxInFlight: 256, maxPerWebhook: 10, pollIntervalMs: 1000, recordWaitMs: 5, ...options };
     this.#limiter = new EndpointLimiter(this.#o.maxPerWebhook);
   }
 
@@ -203,7 +215,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         if (finish()) this.#schedule();
         this.#unrecorded++;
         this.#buffer.push(record);
-        if (this.#buffer.length === 1) setImmediate(() => void this.#flush());
+        this.#flushSoon();
       },
       (err) => {
         // attemptOnce does not throw; if it ever does, the lease expires and the delivery is retried.
@@ -214,8 +226,25 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     );
   }
 
+  /** Schedules the buffer's record: after this turn, or after recordWaitMs while others run. */
+  #flushSoon(): void {
+    const full = this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
+    if (this.#inFlight > 0 && !full && this.#buffer.length < RECORD_BATCH) {
+      this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#o.recordWaitMs);
+      return;
+    }
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(() => {
+      this.#flushQueued = false;
+      void this.#flush();
+    });
+  }
+
   /** Group commit: every attempt that finished since the last flush is recorded in one transaction. */
   async #flush(): Promise<void> {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
     while (this.#flushing) await this.#flushing;
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer;

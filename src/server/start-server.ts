@@ -35,7 +35,9 @@ export interface RunningServer {
 export interface StartOptions {
   clock?: Clock;
   /** Limits and poll interval of the delivery side (tests and benchmarks tune them). */
-  dispatcher?: Partial<Pick<DispatcherOptions, 'maxInFlight' | 'maxPerWebhook' | 'pollIntervalMs'>>;
+  dispatcher?: Partial<
+    Pick<DispatcherOptions, 'maxInFlight' | 'maxPerWebhook' | 'pollIntervalMs' | 'recordWaitMs'>
+  >;
   /** DNS for production mode's address guard (registration and every connection); tests inject it. */
   lookup?: HostLookup;
   /** Registration-time lookup timeout (default 2 s). */
@@ -71,7 +73,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   let threadLog: Logger | null = null;
   // With SQLite one process does everything and its main thread is the limit: sending (signing,
   // sockets, undici) moves to a thread of its own. PostgreSQL scales by processes instead, and
-  // there a second thread per worker only competed with the others for the cores (bench/README.md).
+  // there a second thread per worker only competed with the others for the cores (bench/CHANGES.md).
   const sender =
     store.kind === 'sqlite'
       ? createThreadedSender({

@@ -5,7 +5,7 @@ const MAX_STATEMENTS = 512;
 
 /**
  * Makes `db.prepare` return the statement already compiled for the same SQL text. Compiling took a
- * fifth of the server's CPU time on a single-message publish (profile in bench/README.md), since
+ * fifth of the server's CPU time on a single-message publish (profile in bench/CHANGES.md), since
  * every store call prepared its statements afresh. Safe because no caller keeps an iterator open
  * across calls, and a statement's mode (raw, pluck) is set only by the one caller of its SQL text.
  */
