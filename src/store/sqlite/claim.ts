@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryStatus, Webhook } from '../../core/model.js';
 import { type Row, tenantFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
+import type { Due, DueAhead } from './due-ahead.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 
@@ -35,7 +36,7 @@ const TAKEN = `
          d.retry_base, d.next_attempt_at, d.last_status_code, d.last_error, d.first_attempt_at,
          d.last_attempt_at, d.created_at, d.updated_at, m.payload
   FROM deliveries d JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
-  WHERE d.seq IN (SELECT value FROM json_each(?))`;
+  WHERE d.seq IN (SELECT value FROM json_each(?)) AND d.status = 'PENDING' AND d.next_attempt_at <= ?`;
 type TakenRow = [
   seq: number,
   id: string,
@@ -90,9 +91,6 @@ const DUE_CALLBACKS = `
   WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
-/** [row number, next_attempt_at]: read as arrays, like TAKEN. */
-type Due = [seq: number, due: number];
-
 /**
  * `want` unleased rows of `rows`, which hold the first `want` + (leases of that webhook) due rows:
  * the leased ones are still PENDING and due, so reading that many more is enough to pass them.
@@ -106,6 +104,19 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
   return out;
 }
 
+/** Rows past the claim's limit go back to the front of their webhook's read-ahead, oldest first. */
+function giveBackUnclaimed(ahead: DueAhead, left: Due[], webhookOfSeq: Map<number, string>): void {
+  const byWebhook = new Map<string, Due[]>();
+  for (const r of left) {
+    const id = webhookOfSeq.get(r[0]);
+    if (id === undefined) continue; // a callback row: read afresh each claim
+    const list = byWebhook.get(id) ?? [];
+    if (list.length === 0) byWebhook.set(id, list);
+    list.push(r);
+  }
+  for (const [id, rows] of byWebhook) ahead.giveBack(id, rows);
+}
+
 /**
  * Takes due deliveries webhook by webhook, at most each webhook's free slots (concurrency and rate
  * limit), oldest first across the result. Saturated webhooks are not even looked at, so one with a
@@ -114,16 +125,20 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
 export function claimDue(
   db: Db,
   leases: Leases,
+  ahead: DueAhead,
   webhookOf: (id: string) => Webhook | null,
   req: ClaimRequest,
 ): ClaimedDelivery[] {
   leases.expire(req.now);
   const picked: Due[] = [];
+  /** The webhook of each row picked from the read-ahead, to give back what the limit leaves. */
+  const webhookOfSeq = new Map<number, string>();
   const pending = db.prepare(PENDING_WEBHOOKS).all(req.now, req.now) as {
     id: string | null;
     due: number;
     rate: number | null;
   }[];
+  ahead.keepOnly(new Set(pending.map((w) => w.id ?? '')));
   const dueOf = db.prepare(DUE_OF_WEBHOOK).raw(true);
   for (const w of pending) {
     if (w.id === null) {
@@ -142,15 +157,24 @@ export function claimDue(
     );
     if (free <= 0) continue;
     const want = Math.min(free, req.limit);
-    const rows = dueOf.all(w.id, req.now, want + leases.count(w.id)) as Due[];
-    picked.push(...unleased(rows, leases, want));
+    const webhookId = w.id;
+    const rows = ahead.take(
+      webhookId,
+      want,
+      leases,
+      (limit) => dueOf.all(webhookId, req.now, limit) as Due[],
+    );
+    for (const r of rows) webhookOfSeq.set(r[0], webhookId);
+    picked.push(...rows);
   }
   picked.sort((a, b) => a[1] - b[1]);
+  giveBackUnclaimed(ahead, picked.slice(req.limit), webhookOfSeq);
   const taken = picked.slice(0, req.limit).map((p) => p[0]);
   if (taken.length === 0) return [];
 
+  // Rows read ahead may have been held, cancelled or rescheduled since: only PENDING and due ones.
   const rows = new Map<number, TakenRow>();
-  for (const row of db.prepare(TAKEN).raw(true).all(JSON.stringify(taken)) as TakenRow[])
+  for (const row of db.prepare(TAKEN).raw(true).all(JSON.stringify(taken), req.now) as TakenRow[])
     rows.set(row[0], row);
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
   const hold = db.prepare(

@@ -34,6 +34,7 @@ import type {
 } from '../store.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDue } from './claim.js';
+import { DueAhead } from './due-ahead.js';
 import { GroupCommit } from './group-commit.js';
 import * as inspection from './inspection.js';
 import { Leases } from './leases.js';
@@ -71,6 +72,7 @@ export class SqliteStore implements Store {
   readonly claimsAllDue = true;
   readonly db: Db;
   readonly #leases = new Leases();
+  readonly #dueAhead = new DueAhead();
   readonly #wal: WalSync;
   readonly #checkpointer: Checkpointer | null;
   readonly #writes: GroupCommit;
@@ -326,7 +328,7 @@ export class SqliteStore implements Store {
 
   async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     // No transaction: nothing else writes between its statements (one connection, one thread).
-    const claimed = claimDue(this.db, this.#leases, (id) => this.#webhooks.get(id), req);
+    const claimed = claimDue(this.db, this.#leases, this.#dueAhead, (id) => this.#webhooks.get(id), req);
     // Nothing goes out before its publish is on disk (the flush is already under way).
     await this.#wal.flushed();
     return claimed;
