@@ -226,10 +226,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     );
   }
 
+  /** At the dispatcher-wide limit, which counts answered attempts until they are recorded. */
+  #full(): boolean {
+    return this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
+  }
+
   /** Schedules the buffer's record: after this turn, or after recordWaitMs while others run. */
   #flushSoon(): void {
-    const full = this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
-    if (this.#inFlight > 0 && !full && this.#buffer.length < RECORD_BATCH) {
+    if (this.#inFlight > 0 && !this.#full() && this.#buffer.length < RECORD_BATCH) {
       this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#o.recordWaitMs);
       return;
     }
@@ -259,7 +263,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           'dispatcher: recording attempts failed; leases will expire',
         );
       } finally {
-        const wasFull = this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
+        const wasFull = this.#full();
         this.#unrecorded -= batch.length;
         // A retry is now scheduled: claim it if due, or arm the timer for it. A full dispatcher
         // has room again.

@@ -104,15 +104,17 @@ function unleased(rows: Due[], leases: Leases, want: number): Due[] {
   return out;
 }
 
-/** Rows past the claim's limit go back to the front of their webhook's read-ahead, oldest first. */
-function giveBackUnclaimed(ahead: DueAhead, left: Due[], webhookOfSeq: Map<number, string>): void {
+/** A due row picked for the claim, with its webhook (null: a callback, not read ahead). */
+type Pick = { row: Due; webhookId: string | null };
+
+/** Picks past the claim's limit go back to the front of their webhook's read-ahead, oldest first. */
+function giveBack(ahead: DueAhead, left: Pick[]): void {
   const byWebhook = new Map<string, Due[]>();
-  for (const r of left) {
-    const id = webhookOfSeq.get(r[0]);
-    if (id === undefined) continue; // a callback row: read afresh each claim
-    const list = byWebhook.get(id) ?? [];
-    if (list.length === 0) byWebhook.set(id, list);
-    list.push(r);
+  for (const { row, webhookId } of left) {
+    if (webhookId === null) continue; // callbacks are read afresh each claim
+    const list = byWebhook.get(webhookId) ?? [];
+    if (list.length === 0) byWebhook.set(webhookId, list);
+    list.push(row);
   }
   for (const [id, rows] of byWebhook) ahead.giveBack(id, rows);
 }
@@ -130,9 +132,7 @@ export function claimDue(
   req: ClaimRequest,
 ): ClaimedDelivery[] {
   leases.expire(req.now);
-  const picked: Due[] = [];
-  /** The webhook of each row picked from the read-ahead, to give back what the limit leaves. */
-  const webhookOfSeq = new Map<number, string>();
+  const picked: Pick[] = [];
   const pending = db.prepare(PENDING_WEBHOOKS).all(req.now, req.now) as {
     id: string | null;
     due: number;
@@ -146,7 +146,7 @@ export function claimDue(
         .prepare(DUE_CALLBACKS)
         .raw(true)
         .all(req.now, req.limit + leases.count('')) as Due[];
-      picked.push(...unleased(callbacks, leases, req.limit));
+      for (const row of unleased(callbacks, leases, req.limit)) picked.push({ row, webhookId: null });
       continue;
     }
     if (req.exclude.has(w.id)) continue;
@@ -164,12 +164,11 @@ export function claimDue(
       leases,
       (limit) => dueOf.all(webhookId, req.now, limit) as Due[],
     );
-    for (const r of rows) webhookOfSeq.set(r[0], webhookId);
-    picked.push(...rows);
+    for (const row of rows) picked.push({ row, webhookId });
   }
-  picked.sort((a, b) => a[1] - b[1]);
-  giveBackUnclaimed(ahead, picked.slice(req.limit), webhookOfSeq);
-  const taken = picked.slice(0, req.limit).map((p) => p[0]);
+  picked.sort((a, b) => a.row[1] - b.row[1]);
+  giveBack(ahead, picked.slice(req.limit));
+  const taken = picked.slice(0, req.limit).map((p) => p.row[0]);
   if (taken.length === 0) return [];
 
   // Rows read ahead may have been held, cancelled or rescheduled since: only PENDING and due ones.
@@ -183,7 +182,7 @@ export function claimDue(
   const claimed: ClaimedDelivery[] = [];
   for (const seq of taken) {
     const row = rows.get(seq);
-    if (!row) continue; // its message is gone (the tenant was deleted)
+    if (!row) continue; // no longer PENDING and due (read ahead), or its tenant was deleted
     const delivery = takenDelivery(row);
     const id = delivery.id;
     let webhook = null;
