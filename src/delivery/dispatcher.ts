@@ -15,11 +15,15 @@ export interface DispatcherOptions {
   log: Logger;
   retryScheduleMs: readonly number[];
   userAgent: string;
-  /**
-   * Attempts in flight across all webhooks, counting those answered but not yet recorded: a store
-   * slower than the endpoints then slows the sending instead of piling up unrecorded answers.
-   */
+  /** Attempts in flight across all webhooks. */
   maxInFlight?: number;
+  /**
+   * Attempts in flight plus those answered and not yet recorded: a store slower than the endpoints
+   * then slows the sending instead of piling up unrecorded answers. Default 8 × maxInFlight: the
+   * SQLite store's records wait while a large batch is written in slices (tens to hundreds of ms),
+   * and the sending goes on meanwhile.
+   */
+  maxUnrecorded?: number;
   /** Attempts in flight to one webhook (API.md: "default up to 10 at once"). */
   maxPerWebhook?: number;
   /** Safety-net poll: wake-ups normally come from publishes, completions and timers. */
@@ -78,7 +82,15 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   constructor(options: DispatcherOptions) {
     super();
-    this.#o = { maxInFlight: 256, maxPerWebhook: 10, pollIntervalMs: 1000, recordWaitMs: 5, ...options };
+    const maxInFlight = options.maxInFlight ?? 256;
+    this.#o = {
+      maxInFlight,
+      maxUnrecorded: 8 * maxInFlight,
+      maxPerWebhook: 10,
+      pollIntervalMs: 1000,
+      recordWaitMs: 5,
+      ...options,
+    };
     this.#limiter = new EndpointLimiter(this.#o.maxPerWebhook);
   }
 
@@ -137,7 +149,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     try {
       do {
         this.#again = false;
-        const free = this.#o.maxInFlight - this.#inFlight - this.#unrecorded;
+        const free = this.#free();
         if (free <= 0) break;
         const snap = this.#limiter.snapshot();
         const known = this.#nothingElseDue;
@@ -226,14 +238,25 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     );
   }
 
-  /** At the dispatcher-wide limit, which counts answered attempts until they are recorded. */
+  /** Attempts the dispatcher-wide limits allow to start now. */
+  #free(): number {
+    const o = this.#o;
+    return Math.min(o.maxInFlight - this.#inFlight, o.maxUnrecorded - this.#inFlight - this.#unrecorded);
+  }
+
+  /** At a dispatcher-wide limit: waiting for answers, or for records. */
   #full(): boolean {
-    return this.#inFlight + this.#unrecorded >= this.#o.maxInFlight;
+    return this.#free() <= 0;
+  }
+
+  /** Only records can make room: the answers waiting for them fill the unrecorded allowance. */
+  #waitingForRecords(): boolean {
+    return this.#inFlight + this.#unrecorded >= this.#o.maxUnrecorded;
   }
 
   /** Schedules the buffer's record: after this turn, or after recordWaitMs while others run. */
   #flushSoon(): void {
-    if (this.#inFlight > 0 && !this.#full() && this.#buffer.length < RECORD_BATCH) {
+    if (this.#inFlight > 0 && !this.#waitingForRecords() && this.#buffer.length < RECORD_BATCH) {
       this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#o.recordWaitMs);
       return;
     }

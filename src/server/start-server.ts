@@ -36,7 +36,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Limits and poll interval of the delivery side (tests and benchmarks tune them). */
   dispatcher?: Partial<
-    Pick<DispatcherOptions, 'maxInFlight' | 'maxPerWebhook' | 'pollIntervalMs' | 'recordWaitMs'>
+    Pick<
+      DispatcherOptions,
+      'maxInFlight' | 'maxUnrecorded' | 'maxPerWebhook' | 'pollIntervalMs' | 'recordWaitMs'
+    >
   >;
   /** DNS for production mode's address guard (registration and every connection); tests inject it. */
   lookup?: HostLookup;

@@ -1,39 +1,28 @@
-import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Receiver } from '../support/receiver.js';
+import { slowFlushes } from '../support/slow-flush.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 /**
  * API.md: nothing is sent to a receiver before its message is on disk. With SQLite, a publish is
- * on disk once the WAL's fdatasync returns (wal-sync.ts). The disk is too fast here to see the
- * order, so every WAL flush is slowed down (the one stand-in in this suite: nothing real makes a
- * disk slow on demand) and each delivery's arrival is compared with the end of the flushes.
+ * on disk once the WAL's fdatasync returns (wal-sync.ts). Every WAL flush is slowed down
+ * (slowFlushes) and each delivery's arrival is compared with the end of the flushes.
  */
 const SLOW_FLUSH_MS = 150;
 
 let t: TestServer;
 let rx: Receiver;
-const flushEnds: number[] = [];
-const realFdatasync = fs.fdatasync;
+let flushes: ReturnType<typeof slowFlushes>;
 
 beforeAll(async () => {
-  fs.fdatasync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) =>
-    realFdatasync(fd, (err) =>
-      setTimeout(() => {
-        flushEnds.push(Date.now());
-        callback(err);
-      }, SLOW_FLUSH_MS),
-    )) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
+  flushes = slowFlushes(SLOW_FLUSH_MS);
   rx = await new Receiver().start();
   t = await startTestServer({ env: { HOOKLINE_API_RATE_LIMIT: 'off' } });
   await t.admin.post('/v1/event-types', { name: 'order.placed' });
   await t.admin.post('/v1/webhooks', { url: `${rx.url}/ok`, events: ['order.placed'] });
 });
 afterAll(async () => {
-  fs.fdatasync = realFdatasync;
-  syncBuiltinESMExports();
+  flushes.restore();
   await t?.stop();
   await rx?.close();
 });
@@ -64,5 +53,5 @@ it('sends no delivery before the flush that puts its message on disk has returne
     // after the publish was sent; the claim itself comes a few ms after the commit.
     expect(got.at - sentAt, `${id}: ms from publish to arrival`).toBeGreaterThanOrEqual(SLOW_FLUSH_MS);
   }
-  expect(flushEnds.length).toBeGreaterThan(0);
+  expect(flushes.ends.length).toBeGreaterThan(0);
 });

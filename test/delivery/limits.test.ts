@@ -134,7 +134,7 @@ describe('per-webhook limits', () => {
 describe('the dispatcher-wide limit', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startDeliveryServer({ dispatcher: { maxInFlight: 4 } });
+    t = await startDeliveryServer({ dispatcher: { maxInFlight: 4, maxUnrecorded: 4 } });
   });
   afterAll(async () => t.stop());
 

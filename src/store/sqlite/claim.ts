@@ -83,12 +83,12 @@ function takenDelivery(r: TakenRow): Delivery {
  */
 const DUE_OF_WEBHOOK = `
   SELECT seq, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ?
+  WHERE webhook_id = ? AND status = 'PENDING' AND next_attempt_at <= ? AND seq <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
 const DUE_CALLBACKS = `
   SELECT seq, next_attempt_at AS due FROM deliveries
-  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ?
+  WHERE webhook_id IS NULL AND status = 'PENDING' AND next_attempt_at <= ? AND seq <= ?
   ORDER BY next_attempt_at LIMIT ?`;
 
 /**
@@ -122,7 +122,8 @@ function giveBack(ahead: DueAhead, left: Pick[]): void {
 /**
  * Takes due deliveries webhook by webhook, at most each webhook's free slots (concurrency and rate
  * limit), oldest first across the result. Saturated webhooks are not even looked at, so one with a
- * deep backlog costs nothing and cannot crowd out the others.
+ * deep backlog costs nothing and cannot crowd out the others. Rows past `bound` (a batch being
+ * written, uncommitted: see GroupCommit.claimBound) are not taken.
  */
 export function claimDue(
   db: Db,
@@ -130,6 +131,7 @@ export function claimDue(
   ahead: DueAhead,
   webhookOf: (id: string) => Webhook | null,
   req: ClaimRequest,
+  bound: number,
 ): ClaimedDelivery[] {
   leases.expire(req.now);
   const picked: Pick[] = [];
@@ -145,7 +147,7 @@ export function claimDue(
       const callbacks = db
         .prepare(DUE_CALLBACKS)
         .raw(true)
-        .all(req.now, req.limit + leases.count('')) as Due[];
+        .all(req.now, bound, req.limit + leases.count('')) as Due[];
       for (const row of unleased(callbacks, leases, req.limit)) picked.push({ row, webhookId: null });
       continue;
     }
@@ -162,7 +164,7 @@ export function claimDue(
       webhookId,
       want,
       leases,
-      (limit) => dueOf.all(webhookId, req.now, limit) as Due[],
+      (limit) => dueOf.all(webhookId, req.now, bound, limit) as Due[],
     );
     for (const row of rows) picked.push({ row, webhookId });
   }

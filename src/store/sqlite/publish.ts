@@ -22,14 +22,23 @@ function findExisting(db: Db, tenantId: string, m: MessageDraft['message']): Row
     .get(tenantId, m.idempotencyKey) as Row | undefined;
 }
 
-/** See Store.publishMessages. The caller runs it in one transaction (or savepoint): all or nothing. */
-export function publishMessages(
+/** Delivery rows written between yields: a slice of the batch's work is checked against the clock. */
+const ROWS_PER_STEP = 64;
+
+/**
+ * See Store.publishMessages. The caller runs it in one transaction (or savepoint): all or nothing.
+ * The messages go in at once, with every check that can refuse the batch (an idempotency conflict
+ * throws before the first yield); the deliveries follow in steps, yielding every ROWS_PER_STEP rows
+ * so that GroupCommit can let the event loop run between them (a 1,000-message batch to ten
+ * webhooks is 10,000 rows: tens of milliseconds, or hundreds on a slow machine).
+ */
+export function* publishMessages(
   db: Db,
   targetsOf: (tenantId: string) => FanOutTarget[],
   tenantId: string,
   drafts: MessageDraft[],
   now: number,
-): PublishResult[] {
+): Generator<void, PublishResult[], void> {
   const parsed = targetsOf(tenantId);
   const insertMessage = db.prepare(
     `INSERT INTO messages (tenant_id, id, type, payload, callback_url, idempotency_key, content_hash, delivery_count, created_at)
@@ -73,10 +82,12 @@ export function publishMessages(
     const message: Message = { ...m, deliveryCount: targets.length };
     return { message, created: true };
   });
+  let rows = 0;
   for (const list of byTarget.values()) {
     for (const { messageId, target: t } of list) {
       const due = t.status === 'PENDING' ? now : null;
       insertDelivery.run(newId('dlv'), tenantId, messageId, t.id, t.url, t.status, due, now, now);
+      if (++rows % ROWS_PER_STEP === 0) yield;
     }
   }
   return results;

@@ -75,6 +75,11 @@ export class SqliteStore implements Store {
   readonly #dueAhead = new DueAhead();
   readonly #wal: WalSync;
   readonly #checkpointer: Checkpointer | null;
+  /**
+   * Publishes and attempt records. Its transaction may stay open across turns (a large batch is
+   * written in slices), so every other write here first waits for `idle()`: run meanwhile, it
+   * would join that transaction, and be answered before its commit.
+   */
   readonly #writes: GroupCommit;
   readonly #webhooks: WebhookCache;
   /** Every publish looks its type up; this process is the only writer of the catalog. */
@@ -99,6 +104,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // A batch being written in slices finishes first (its publish is answered).
+    await this.#writes.idle();
     await this.#checkpointer?.stop();
     this.#wal.close();
     if (this.db.open) this.db.close();
@@ -110,6 +117,7 @@ export class SqliteStore implements Store {
   }
 
   async initSetting(name: string, value: string): Promise<string> {
+    await this.#writes.idle();
     this.db
       .prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING')
       .run(name, value);
@@ -117,11 +125,13 @@ export class SqliteStore implements Store {
   }
 
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     return resealSecrets(this.db, reseal);
   }
 
   async createTenant(tenant: Tenant): Promise<boolean> {
+    await this.#writes.idle();
     const { names, values } = columnsOf(TENANT_COLUMNS, tenant);
     try {
       insert(this.db, 'tenants', names, values);
@@ -142,6 +152,7 @@ export class SqliteStore implements Store {
   }
 
   async updateTenant(id: string, patch: Partial<Tenant>, now: number): Promise<Tenant | null> {
+    await this.#writes.idle();
     const { names, values } = columnsOf(TENANT_COLUMNS, { ...patch, updatedAt: now });
     const sets = names.map((n) => `${n} = ?`).join(', ');
     const row = this.db.prepare(`UPDATE tenants SET ${sets} WHERE id = ? RETURNING *`).get(...values, id) as
@@ -151,11 +162,13 @@ export class SqliteStore implements Store {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     return this.db.prepare('DELETE FROM tenants WHERE id = ?').run(id).changes > 0;
   }
 
   async createApiKey(key: ApiKey): Promise<void> {
+    await this.#writes.idle();
     insert(
       this.db,
       'api_keys',
@@ -170,12 +183,14 @@ export class SqliteStore implements Store {
   }
 
   async deleteApiKey(tenantId: string, keyId: string): Promise<boolean> {
+    await this.#writes.idle();
     return (
       this.db.prepare('DELETE FROM api_keys WHERE tenant_id = ? AND id = ?').run(tenantId, keyId).changes > 0
     );
   }
 
   async createEventType(eventType: EventType): Promise<boolean> {
+    await this.#writes.idle();
     const { names, values } = columnsOf(EVENT_TYPE_COLUMNS, eventType);
     try {
       insert(this.db, 'event_types', names, values);
@@ -202,6 +217,7 @@ export class SqliteStore implements Store {
   }
 
   async updateEventType(name: string, patch: Partial<EventType>, now: number): Promise<EventType | null> {
+    await this.#writes.idle();
     const { names, values } = columnsOf(EVENT_TYPE_COLUMNS, { ...patch, updatedAt: now });
     const sets = names.map((n) => `${n} = ?`).join(', ');
     const row = this.db
@@ -212,6 +228,7 @@ export class SqliteStore implements Store {
   }
 
   async createWebhook(webhook: Webhook): Promise<void> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     const { names, values } = columnsOf(WEBHOOK_COLUMNS, webhook);
     insert(this.db, 'webhooks', names, values);
@@ -240,6 +257,7 @@ export class SqliteStore implements Store {
     patch: Partial<Webhook>,
     now: number,
   ): Promise<Webhook | null> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     const { names, values } = columnsOf(WEBHOOK_COLUMNS, { ...patch, updatedAt: now });
     const sets = names.map((n) => `${n} = ?`).join(', ');
@@ -255,6 +273,7 @@ export class SqliteStore implements Store {
     status: WebhookStatus,
     now: number,
   ): Promise<Webhook | null> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     return this.db
       .transaction(() => {
@@ -291,6 +310,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteWebhook(tenantId: string, id: string, now: number): Promise<boolean> {
+    await this.#writes.idle();
     this.#webhooks.clear();
     return this.db
       .transaction(() => {
@@ -327,8 +347,16 @@ export class SqliteStore implements Store {
   }
 
   async claimDue(req: ClaimRequest): Promise<ClaimedDelivery[]> {
-    // No transaction: nothing else writes between its statements (one connection, one thread).
-    const claimed = claimDue(this.db, this.#leases, this.#dueAhead, (id) => this.#webhooks.get(id), req);
+    // Nothing else writes between its statements (one connection, one thread). A transaction may
+    // be open across turns (a batch written in slices): its rows are left alone (the bound).
+    const claimed = claimDue(
+      this.db,
+      this.#leases,
+      this.#dueAhead,
+      (id) => this.#webhooks.get(id),
+      req,
+      this.#writes.claimBound,
+    );
     // Nothing goes out before its publish is on disk (the flush is already under way).
     await this.#wal.flushed();
     return claimed;
@@ -374,10 +402,12 @@ export class SqliteStore implements Store {
     webhookId: string | null,
     now: number,
   ): Promise<number> {
+    await this.#writes.idle();
     return redeliverMessage(this.db, tenantId, messageId, webhookId, now);
   }
 
   async recoverWebhook(tenantId: string, webhookId: string, since: number, now: number): Promise<number> {
+    await this.#writes.idle();
     return recoverWebhook(this.db, tenantId, webhookId, since, now);
   }
 }

@@ -1,5 +1,4 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
-import type Database from 'better-sqlite3';
 import type { Db } from './open-database.js';
 
 /**
@@ -25,13 +24,11 @@ export class WalSync {
   #flushing = false;
   /** Settles when the flush covering the last publish commit is done. */
   #lastPublish: Promise<void> = Promise.resolve();
-  readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(db: Db, dbPath: string) {
     this.#db = db;
     this.#walPath = `${dbPath}-wal`;
     this.#wal = db.pragma('journal_mode', { simple: true }) === 'wal';
-    this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
   /** Whether the database has a WAL file (not so for `:memory:`). */
@@ -39,14 +36,41 @@ export class WalSync {
     return this.#wal;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction that returns before its commit reaches the disk. */
-  unflushed<T>(fn: () => T): T {
+  /**
+   * Opens an IMMEDIATE transaction whose commit (`commit()`) returns before it reaches the disk. It
+   * may stay open across turns of the event loop (GroupCommit writes a large batch in slices).
+   */
+  begin(): void {
     this.#db.prepare('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.#transaction.immediate(fn) as T;
-    } finally {
+      this.#db.prepare('BEGIN IMMEDIATE').run();
+    } catch (err) {
       this.#db.prepare('PRAGMA synchronous = FULL').run();
+      throw err;
     }
+  }
+
+  commit(): void {
+    try {
+      this.#db.prepare('COMMIT').run();
+    } finally {
+      this.#end();
+    }
+  }
+
+  /** Undoes the transaction begun, if SQLite has not already rolled it back (some errors do). */
+  rollback(): void {
+    try {
+      if (this.#db.inTransaction) this.#db.prepare('ROLLBACK').run();
+    } finally {
+      this.#end();
+    }
+  }
+
+  #end(): void {
+    // After a failed COMMIT the transaction is still open: roll it back before leaving NORMAL.
+    if (this.#db.inTransaction) this.#db.prepare('ROLLBACK').run();
+    this.#db.prepare('PRAGMA synchronous = FULL').run();
   }
 
   /** Resolves once everything committed before the call is on disk. */
