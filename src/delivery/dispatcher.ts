@@ -19,9 +19,7 @@ export interface DispatcherOptions {
   maxInFlight?: number;
   /**
    * Attempts in flight plus those answered and not yet recorded: a store slower than the endpoints
-   * then slows the sending instead of piling up unrecorded answers. Default 8 × maxInFlight: the
-   * SQLite store's records wait while a large batch is written in slices (tens to hundreds of ms),
-   * and the sending goes on meanwhile.
+   * then slows the sending instead of piling up unrecorded answers. Default: maxInFlight.
    */
   maxUnrecorded?: number;
   /** Attempts in flight to one webhook (API.md: "default up to 10 at once"). */
@@ -40,6 +38,9 @@ export interface DispatcherOptions {
 export interface DispatcherEvents {
   recorded: [AttemptRecord[]];
 }
+
+/** Attempts in flight across all webhooks, by default. */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
 
 /** Extra lease time beyond the attempt's timeout, for recording its result. */
 const LEASE_SLACK_MS = 2000;
@@ -82,10 +83,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   constructor(options: DispatcherOptions) {
     super();
-    const maxInFlight = options.maxInFlight ?? 256;
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.#o = {
       maxInFlight,
-      maxUnrecorded: 8 * maxInFlight,
+      maxUnrecorded: maxInFlight,
       maxPerWebhook: 10,
       pollIntervalMs: 1000,
       recordWaitMs: 5,

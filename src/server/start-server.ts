@@ -9,7 +9,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { DEFAULT_TENANT } from '../core/model.js';
 import { PayloadSchemas } from '../core/payload-schema.js';
 import { AddressGuard, type HostLookup } from '../delivery/address-guard.js';
-import { Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js';
+import { DEFAULT_MAX_IN_FLIGHT, Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js';
 import { createSender } from '../delivery/http-sender.js';
 import { createThreadedSender } from '../delivery/threaded-sender.js';
 import { WorkAnnouncer } from '../delivery/work-announcer.js';
@@ -142,6 +142,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         log: app.log as Logger,
         retryScheduleMs: config.retryScheduleMs,
         userAgent,
+        // SQLite's records wait while a large batch is written in slices (tens to hundreds of
+        // ms; see GroupCommit), and the sending should go on meanwhile. PostgreSQL keeps the
+        // default: what a killed worker had answered and not recorded is sent again.
+        ...(store.kind === 'sqlite'
+          ? { maxUnrecorded: 8 * (opts.dispatcher?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) }
+          : {}),
         ...opts.dispatcher,
       });
     }
