@@ -26,8 +26,9 @@ type Outcome = { ok: unknown } | { err: unknown };
 
 /**
  * How long a transaction writes before letting the event loop run: a 1,000-message batch to ten
- * webhooks held the serving thread for 88 ms to a quarter of a second in one go, and the sending thread, with nothing
- * claimed meanwhile, sent nothing for most of a batch publish (bench/CHANGES.md, change 29).
+ * webhooks held the serving thread for 88 ms to a quarter of a second in one go, and the sending
+ * thread, with nothing claimed meanwhile, sent nothing for most of a batch publish
+ * (bench/CHANGES.md, change 29).
  */
 const SLICE_MS = 5;
 
