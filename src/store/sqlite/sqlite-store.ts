@@ -43,6 +43,7 @@ import { recoverWebhook, redeliverMessage } from './requeue.js';
 import { resealSecrets } from './reseal-secrets.js';
 import { WalSync } from './wal-sync.js';
 import { WebhookCache } from './webhook-cache.js';
+import { deleteWebhook, setWebhookStatus } from './webhook-status.js';
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT_UNIQUE');
@@ -275,62 +276,13 @@ export class SqliteStore implements Store {
   ): Promise<Webhook | null> {
     await this.#writes.idle();
     this.#webhooks.clear();
-    return this.db
-      .transaction(() => {
-        const row = this.db
-          .prepare('SELECT * FROM webhooks WHERE tenant_id = ? AND id = ?')
-          .get(tenantId, id) as Row | undefined;
-        if (!row) return null;
-        const before = webhookFromRow(row);
-        if (status === 'ACTIVE') {
-          this.db
-            .prepare(
-              `UPDATE deliveries SET status = 'PENDING', next_attempt_at = ?, retry_base = attempt_count, first_attempt_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND webhook_id = ?
-               AND (status = 'HELD' OR (status = 'FAILED' AND (? IS NULL OR last_attempt_at > ?)))`,
-            )
-            .run(now, now, tenantId, id, before.lastSuccessAt, before.lastSuccessAt);
-        } else {
-          this.db
-            .prepare(
-              `UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND webhook_id = ? AND status = 'PENDING' AND id NOT IN (SELECT value FROM json_each(?))`,
-            )
-            .run(now, tenantId, id, this.#leases.heldJson(now));
-        }
-        const failingSince = status === 'ACTIVE' ? null : before.failingSince;
-        const updated = this.db
-          .prepare(
-            'UPDATE webhooks SET status = ?, failing_since = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *',
-          )
-          .get(status, failingSince, now, tenantId, id) as Row;
-        return webhookFromRow(updated);
-      })
-      .immediate();
+    return setWebhookStatus(this.db, this.#leases, tenantId, id, status, now);
   }
 
   async deleteWebhook(tenantId: string, id: string, now: number): Promise<boolean> {
     await this.#writes.idle();
     this.#webhooks.clear();
-    return this.db
-      .transaction(() => {
-        const gone =
-          this.db.prepare('DELETE FROM webhooks WHERE tenant_id = ? AND id = ?').run(tenantId, id).changes >
-          0;
-        if (gone) {
-          // One status at a time: each has its own partial index (an IN list would use neither).
-          for (const status of ['PENDING', 'HELD']) {
-            this.db
-              .prepare(
-                `UPDATE deliveries SET status = 'CANCELLED', next_attempt_at = NULL, updated_at = ?
-               WHERE tenant_id = ? AND webhook_id = ? AND status = ?`,
-              )
-              .run(now, tenantId, id, status);
-          }
-        }
-        return gone;
-      })
-      .immediate();
+    return deleteWebhook(this.db, tenantId, id, now);
   }
 
   /** Group-committed with other publishes and attempt records: see GroupCommit. */
