@@ -87,6 +87,8 @@ async function draftOf(
     callbackUrl,
   };
   const id = body.id ?? newId('msg');
+  const key = body.id === undefined ? idempotencyKey : null;
+  const fresh = body.id === undefined && key === null;
   return {
     message: {
       id,
@@ -94,10 +96,11 @@ async function draftOf(
       type: body.type,
       payload: envelope(id, input, now),
       callbackUrl,
-      idempotencyKey: body.id === undefined ? idempotencyKey : null,
-      contentHash: contentHash(input),
+      idempotencyKey: key,
+      contentHash: fresh ? '' : contentHash(input),
       createdAt: now,
     },
+    fresh,
   };
 }
 

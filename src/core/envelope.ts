@@ -42,3 +42,25 @@ export function contentHash(input: MessageInput): string {
     .update(canonicalJson([input.type, input.data, input.previousData, input.callbackUrl]))
     .digest('base64url');
 }
+
+/**
+ * A message's content hash, computed from its envelope when publishing left it out: a message
+ * with a generated id and no idempotency key has nothing to be compared with until a client
+ * publishes again with that id, which is rare, while hashing every message cost ~6% of a batch
+ * publish's CPU. The envelope holds data and previous_data as published, so the hash is the same.
+ */
+export function contentHashOf(m: {
+  type: string;
+  payload: string;
+  callbackUrl: string | null;
+  contentHash: string;
+}): string {
+  if (m.contentHash !== '') return m.contentHash;
+  const sent = JSON.parse(m.payload) as { data: unknown; previous_data: unknown };
+  return contentHash({
+    type: m.type,
+    data: sent.data,
+    previousData: sent.previous_data,
+    callbackUrl: m.callbackUrl,
+  });
+}

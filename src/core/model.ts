@@ -93,7 +93,10 @@ export interface Message {
   payload: string;
   callbackUrl: string | null;
   idempotencyKey: string | null;
-  /** Hash of type, data, previous_data and callback_url: tells an idempotent repeat from a conflict. */
+  /**
+   * Hash of type, data, previous_data and callback_url: tells an idempotent repeat from a conflict.
+   * '' when not computed at publish (nothing could repeat the message then); see contentHashOf.
+   */
   contentHash: string;
   deliveryCount: number;
   createdAt: number;

@@ -15,6 +15,11 @@ import type {
 /** A message ready to store: its deliveries are made by the store from the webhooks it matches. */
 export interface MessageDraft {
   message: Omit<Message, 'deliveryCount'>;
+  /**
+   * Its id was generated for it and it has no idempotency key: no stored message can be the same
+   * one, so the store need not look (and its contentHash is left '', see contentHashOf).
+   */
+  fresh?: boolean;
 }
 
 export type PublishResult = { message: Message; created: boolean };

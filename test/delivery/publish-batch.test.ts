@@ -128,6 +128,33 @@ describeEachBackend('POST /v1/messages/batch', (backend) => {
     await expectNoneStored(['evt_twice']);
   });
 
+  it('treats a message published again with its generated id as a repeat, or a conflict if changed', async () => {
+    // Published without id or key, its content hash is left for later: it must still match.
+    const type = await newEventType(t);
+    const data = { z: 1, nested: { b: [1, 2.5, 'x'], a: null }, text: 'é\u2028' };
+    const first = await batch([{ type, data, previous_data: { old: true } }]);
+    expect(first.status).toBe(202);
+    const id = first.body.data[0].id as string;
+    expect(id).toMatch(/^msg_/);
+    const same = await batch([
+      {
+        id,
+        type,
+        data: { text: 'é\u2028', nested: { a: null, b: [1, 2.5, 'x'] }, z: 1 },
+        previous_data: { old: true },
+      },
+    ]);
+    expect(same.status).toBe(202);
+    expect(same.body.data[0]).toEqual(first.body.data[0]);
+    expectError(
+      await batch([{ id, type, data, previous_data: { old: false } }]),
+      409,
+      'conflict',
+      'messages[0].id',
+    );
+    expectError(await t.admin.post('/v1/messages', { id, type, data: { z: 2 } }), 409, 'conflict', 'id');
+  });
+
   it('takes 1000 messages and refuses 1001 with 422', async () => {
     const type = await newEventType(t);
     const many = (n: number, tag: string) =>

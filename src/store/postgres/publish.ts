@@ -1,3 +1,4 @@
+import { contentHashOf } from '../../core/envelope.js';
 import { matchesEvent } from '../../core/event-types.js';
 import { newId } from '../../core/ids.js';
 import type { Message } from '../../core/model.js';
@@ -158,8 +159,9 @@ export async function publishMessages(
       const existing = await findExisting(c, tenantId, p.message);
       // A conflicting row that is gone again by now: rare enough to report rather than loop on.
       if (!existing) throw new Error(`message ${p.message.id}: stored concurrently and removed again; retry`);
-      if (existing.content_hash !== p.message.contentHash) throw new IdempotencyConflict(index);
-      results.push({ message: messageFromRow(existing), created: false });
+      const stored = messageFromRow(existing);
+      if (contentHashOf(stored) !== contentHashOf(p.message)) throw new IdempotencyConflict(index);
+      results.push({ message: stored, created: false });
     }
     return results;
   });
