@@ -25,6 +25,13 @@ export interface ThreadedSenderOptions {
 const CLOSE_WAIT_MS = 5000;
 
 /**
+ * The thread's young generation, in MB. V8's default (the main thread's, tens of MB) filled up
+ * between scavenges with undici's short-lived request objects and stayed resident: capped, bench
+ * (d)'s peak RSS while draining went 291 / 294 → 277 / 279 MB, the rate unchanged (bench/CHANGES.md 31).
+ */
+const YOUNG_GENERATION_MB = 8;
+
+/**
  * The compiled thread script. Under the test runner this module is the TypeScript source, which a
  * worker cannot load: the thread then runs the build's copy (`npm test` builds first).
  */
@@ -55,7 +62,10 @@ export function createThreadedSender(opts: ThreadedSenderOptions): Sender {
 
   function start(): Worker {
     const data: SendThreadData = { allow: opts.guard ? [...opts.guard.allow] : null };
-    const t = new Worker(threadScript(), { workerData: data });
+    const t = new Worker(threadScript(), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     t.unref();
     t.on('message', (m: FromThread) => {
       if ('results' in m) {
