@@ -1,9 +1,11 @@
-import type { Delivery, DeliveryStatus, Webhook } from '../../core/model.js';
+import type { Webhook } from '../../core/model.js';
 import { type Row, tenantFromRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type { Due, DueAhead } from './due-ahead.js';
+import type { FreshDeliveries } from './fresh-deliveries.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
+import { readTaken, takenDelivery } from './taken-rows.js';
 
 const CALLBACK_TIMEOUT_MS = 5000;
 
@@ -26,56 +28,6 @@ const PENDING_WEBHOOKS = `
   UNION ALL
   SELECT NULL, MIN(next_attempt_at), NULL FROM deliveries WHERE status = 'PENDING' AND webhook_id IS NULL
   HAVING MIN(next_attempt_at) <= ?`;
-
-/**
- * The taken deliveries with their payloads, in one statement however many there are. Read as
- * arrays (`raw`): building a named-column object per row cost more than the read itself.
- */
-const TAKEN = `
-  SELECT d.seq, d.id, d.tenant_id, d.message_id, d.webhook_id, d.url, d.status, d.attempt_count,
-         d.retry_base, d.next_attempt_at, d.last_status_code, d.last_error, d.first_attempt_at,
-         d.last_attempt_at, d.created_at, d.updated_at, m.payload
-  FROM deliveries d JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
-  WHERE d.seq IN (SELECT value FROM json_each(?)) AND d.status = 'PENDING' AND d.next_attempt_at <= ?`;
-type TakenRow = [
-  seq: number,
-  id: string,
-  tenantId: string,
-  messageId: string,
-  webhookId: string | null,
-  url: string,
-  status: DeliveryStatus,
-  attemptCount: number,
-  retryBase: number,
-  nextAttemptAt: number | null,
-  lastStatusCode: number | null,
-  lastError: string | null,
-  firstAttemptAt: number | null,
-  lastAttemptAt: number | null,
-  createdAt: number,
-  updatedAt: number,
-  payload: string,
-];
-
-function takenDelivery(r: TakenRow): Delivery {
-  return {
-    id: r[1],
-    tenantId: r[2],
-    messageId: r[3],
-    webhookId: r[4],
-    url: r[5],
-    status: r[6],
-    attemptCount: r[7],
-    retryBase: r[8],
-    nextAttemptAt: r[9],
-    lastStatusCode: r[10],
-    lastError: r[11],
-    firstAttemptAt: r[12],
-    lastAttemptAt: r[13],
-    createdAt: r[14],
-    updatedAt: r[15],
-  };
-}
 
 /**
  * One webhook's due deliveries, oldest first, its leased ones included (skipped by the caller).
@@ -129,6 +81,7 @@ export function claimDue(
   db: Db,
   leases: Leases,
   ahead: DueAhead,
+  fresh: FreshDeliveries,
   webhookOf: (id: string) => Webhook | null,
   req: ClaimRequest,
   bound: number,
@@ -140,7 +93,9 @@ export function claimDue(
     due: number;
     rate: number | null;
   }[];
-  ahead.keepOnly(new Set(pending.map((w) => w.id ?? '')));
+  const withDue = new Set(pending.map((w) => w.id ?? ''));
+  ahead.keepOnly(withDue);
+  fresh.keepOnly(withDue);
   const dueOf = db.prepare(DUE_OF_WEBHOOK).raw(true);
   for (const w of pending) {
     if (w.id === null) {
@@ -170,19 +125,16 @@ export function claimDue(
   }
   picked.sort((a, b) => a.row[1] - b.row[1]);
   giveBack(ahead, picked.slice(req.limit));
-  const taken = picked.slice(0, req.limit).map((p) => p.row[0]);
+  const taken = picked.slice(0, req.limit).map((p) => ({ seq: p.row[0], webhookId: p.webhookId }));
   if (taken.length === 0) return [];
 
-  // Rows read ahead may have been held, cancelled or rescheduled since: only PENDING and due ones.
-  const rows = new Map<number, TakenRow>();
-  for (const row of db.prepare(TAKEN).raw(true).all(JSON.stringify(taken), req.now) as TakenRow[])
-    rows.set(row[0], row);
+  const rows = readTaken(db, fresh, taken, req.now);
   const getTenant = db.prepare('SELECT * FROM tenants WHERE id = ?');
   const hold = db.prepare(
     "UPDATE deliveries SET status = 'HELD', next_attempt_at = NULL, updated_at = ? WHERE id = ?",
   );
   const claimed: ClaimedDelivery[] = [];
-  for (const seq of taken) {
+  for (const { seq } of taken) {
     const row = rows.get(seq);
     if (!row) continue; // no longer PENDING and due (read ahead), or its tenant was deleted
     const delivery = takenDelivery(row);

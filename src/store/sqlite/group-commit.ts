@@ -1,4 +1,5 @@
 import type { AttemptRecord, MessageDraft, PublishResult } from '../store.js';
+import type { FreshDeliveries } from './fresh-deliveries.js';
 import type { Leases } from './leases.js';
 import type { Db } from './open-database.js';
 import { publishMessages } from './publish.js';
@@ -49,6 +50,7 @@ export class GroupCommit {
   readonly #wal: WalSync;
   readonly #leases: Leases;
   readonly #webhooks: WebhookCache;
+  readonly #fresh: FreshDeliveries;
   /** Told when publishes are committed (their flush still under way). */
   onPublished: (() => void) | null = null;
   // biome-ignore lint/suspicious/noExplicitAny: jobs of different result types share the queue
@@ -57,11 +59,12 @@ export class GroupCommit {
   #bound = Number.MAX_SAFE_INTEGER;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(db: Db, wal: WalSync, leases: Leases, webhooks: WebhookCache) {
+  constructor(db: Db, wal: WalSync, leases: Leases, webhooks: WebhookCache, fresh: FreshDeliveries) {
     this.#db = db;
     this.#wal = wal;
     this.#leases = leases;
     this.#webhooks = webhooks;
+    this.#fresh = fresh;
   }
 
   /**
@@ -79,7 +82,10 @@ export class GroupCommit {
 
   publish(tenantId: string, drafts: MessageDraft[], now: number): Promise<PublishResult[]> {
     const targetsOf = (id: string) => this.#webhooks.ofTenant(id);
-    return this.#enqueue(() => publishMessages(this.#db, targetsOf, tenantId, drafts, now), true);
+    return this.#enqueue(
+      () => publishMessages(this.#db, targetsOf, tenantId, drafts, now, this.#fresh),
+      true,
+    );
   }
 
   /**

@@ -4,6 +4,7 @@ import { newId } from '../../core/ids.js';
 import type { Message } from '../../core/model.js';
 import { messageFromRow, type Row } from '../rows.js';
 import { IdempotencyConflict, type MessageDraft, type PublishResult } from '../store.js';
+import type { FreshDeliveries, FreshMessage } from './fresh-deliveries.js';
 import type { Db } from './open-database.js';
 import type { FanOutTarget } from './webhook-cache.js';
 
@@ -48,6 +49,7 @@ export function* publishMessages(
   tenantId: string,
   drafts: MessageDraft[],
   now: number,
+  fresh: FreshDeliveries,
 ): Generator<void, PublishResult[], void> {
   const parsed = targetsOf(tenantId);
   const insertMessage = db.prepare(
@@ -60,7 +62,7 @@ export function* publishMessages(
   // Deliveries go in after the batch's messages, grouped by webhook: one webhook's deliveries then
   // sit side by side in the table and its indexes, so recording a run of them (the dispatcher
   // works webhook by webhook) rewrites a few pages instead of one per message.
-  const byTarget = new Map<string | null, { messageId: string; target: Target }[]>();
+  const byTarget = new Map<string | null, { message: FreshMessage; target: Target }[]>();
   const results = drafts.map(({ message: m, fresh }, index): PublishResult => {
     const existing = fresh ? undefined : findExisting(db, tenantId, m);
     if (existing) {
@@ -83,26 +85,46 @@ export function* publishMessages(
       targets.length,
       m.createdAt,
     );
+    const sent: FreshMessage = { id: m.id, payload: m.payload, deliveries: targets.length };
     for (const t of targets) {
       const list = byTarget.get(t.id) ?? [];
       if (list.length === 0) byTarget.set(t.id, list);
-      list.push({ messageId: m.id, target: t });
+      list.push({ message: sent, target: t });
     }
     const message: Message = { ...m, deliveryCount: targets.length };
     return { message, created: true };
   });
   // Bound values of ROWS_PER_STEP rows, 9 a row, in table order.
   let step: unknown[] = [];
+  let rows = 0;
+  let last = 0;
   for (const list of byTarget.values()) {
-    for (const { messageId, target: t } of list) {
+    for (const { message, target: t } of list) {
       const due = t.status === 'PENDING' ? now : null;
-      step.push(newId('dlv'), tenantId, messageId, t.id, t.url, t.status, due, now, now);
+      step.push(newId('dlv'), tenantId, message.id, t.id, t.url, t.status, due, now, now);
+      rows++;
       if (step.length < ROWS_PER_STEP * 9) continue;
-      insertStep.run(step);
+      last = Number(insertStep.run(step).lastInsertRowid);
       step = [];
       yield;
     }
   }
-  for (let i = 0; i < step.length; i += 9) insertDelivery.run(step.slice(i, i + 9));
+  for (let i = 0; i < step.length; i += 9)
+    last = Number(insertDelivery.run(step.slice(i, i + 9)).lastInsertRowid);
+  // The rows went in one after the other (nothing else inserts meanwhile), webhook by webhook.
+  let first = last - rows + 1;
+  for (const [webhookId, list] of byTarget) {
+    const t = list[0]?.target;
+    if (webhookId !== null && t?.status === 'PENDING') {
+      const fields = { tenantId, url: t.url, createdAt: now };
+      fresh.add(
+        webhookId,
+        first,
+        list.map((x) => x.message),
+        fields,
+      );
+    }
+    first += list.length;
+  }
   return results;
 }

@@ -35,6 +35,7 @@ import type {
 import { Checkpointer } from './checkpointer.js';
 import { claimDue } from './claim.js';
 import { DueAhead } from './due-ahead.js';
+import { FreshDeliveries } from './fresh-deliveries.js';
 import { GroupCommit } from './group-commit.js';
 import * as inspection from './inspection.js';
 import { Leases } from './leases.js';
@@ -74,6 +75,7 @@ export class SqliteStore implements Store {
   readonly db: Db;
   readonly #leases = new Leases();
   readonly #dueAhead = new DueAhead();
+  readonly #fresh = new FreshDeliveries();
   readonly #wal: WalSync;
   readonly #checkpointer: Checkpointer | null;
   /**
@@ -93,7 +95,7 @@ export class SqliteStore implements Store {
       ? new Checkpointer(this.db, path, (m) => process.emitWarning(`SQLite checkpoint worker: ${m}`))
       : null;
     this.#webhooks = new WebhookCache(this.db);
-    this.#writes = new GroupCommit(this.db, this.#wal, this.#leases, this.#webhooks);
+    this.#writes = new GroupCommit(this.db, this.#wal, this.#leases, this.#webhooks, this.#fresh);
   }
 
   async migrate(): Promise<void> {
@@ -305,6 +307,7 @@ export class SqliteStore implements Store {
       this.db,
       this.#leases,
       this.#dueAhead,
+      this.#fresh,
       (id) => this.#webhooks.get(id),
       req,
       this.#writes.claimBound,

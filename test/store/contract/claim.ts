@@ -179,4 +179,25 @@ export function claimContract(ctx: () => StoreContext): void {
     expect(all).toHaveLength(total);
     expect(await claimAll(store, now)).toEqual([]);
   });
+  it("claims a batch's deliveries as stored, and a retry among them with its attempt count", async () => {
+    // SQLite keeps what a fresh delivery's claim needs from its publish: it must match the table
+    // (test/store/fresh-deliveries.test.ts covers rows changed behind that copy).
+    const { store } = ctx();
+    const [hook] = await seed(store, 'acme', {});
+    const drafts = [draft('acme'), draft('acme'), draft('acme')];
+    await store.publishMessages('acme', drafts, T0);
+    const one = { perWebhookFree: new Map([[hook?.id ?? '', 1]]) };
+    const [first] = await store.claimDue(claimRequest(T0, one));
+    if (!first) throw new Error('nothing claimed');
+    expect(first.payload).toBe(drafts[0]?.message.payload);
+    expect(first.delivery).toEqual(await store.getDelivery('acme', first.delivery.id));
+    await store.recordAttempts([attemptOf(first, T0, { retryAt: T0 })], T0);
+
+    const rest = await claimAll(store, T0);
+    const got = rest.map((c) => [c.delivery.messageId, c.delivery.attemptCount, c.payload]);
+    const want = drafts.map((d, i) => [d.message.id, i === 0 ? 1 : 0, d.message.payload]);
+    const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(got.sort(byId)).toEqual(want.sort(byId));
+    for (const c of rest) expect(c.delivery).toEqual(await store.getDelivery('acme', c.delivery.id));
+  });
 }
