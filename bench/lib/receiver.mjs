@@ -13,6 +13,7 @@ export class Receiver {
   constructor(child, port) {
     this.child = child;
     this.url = `http://127.0.0.1:${port}`;
+    this.pid = child.pid;
     child.on('message', (msg) => {
       const p = this.#pending.get(msg.id);
       if (!p) return;

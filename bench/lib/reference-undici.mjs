@@ -1,6 +1,7 @@
 // Reference: raw undici keep-alive POSTs from the harness straight to the receiver, no queue and no
 // persistence: the physical limit of this machine for these payloads.
 import { Pool } from 'undici';
+import { countCpu } from './cpu-use.mjs';
 import { collectDeliveries, measureLatency } from './measure.mjs';
 import { envelope, makeData, nowMs, referenceId } from './payload.mjs';
 import { fmt, log } from './progress.mjs';
@@ -26,6 +27,7 @@ export async function undiciThroughput(ctx, { phase, prefix, deliveries, webhook
     log(phase, `${fmt(deliveries)} POSTs, ${IN_FLIGHT} in flight on keep-alive connections`);
     const ids = [];
     let next = 0;
+    const cpu = countCpu({ harness: process.pid, receiver: rx.pid });
     const t0 = nowMs();
     const lane = async () => {
       while (next < deliveries) {
@@ -36,7 +38,8 @@ export async function undiciThroughput(ctx, { phase, prefix, deliveries, webhook
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-    return await collectDeliveries(rx, { phase, prefix, expected: deliveries, t0 });
+    const r = await collectDeliveries(rx, { phase, prefix, expected: deliveries, t0 });
+    return { ...r, cpu: cpu.stop(r.received) };
   } finally {
     await pool.destroy();
     await rx.forget(prefix);

@@ -72,6 +72,24 @@ export function evaluateTargets(s) {
   ];
 }
 
+const us = (v) => fmt(v, 1);
+
+/**
+ * A throughput run's CPU in µs a delivery, by process (`main`: its main thread; `+`: its other
+ * threads), and the machine's idle share over the run: "server 17.9 + 23.1, receiver 16.0; 24% idle".
+ */
+function cpuCell(s, names) {
+  const c = ok(s) ? s.cpu : null;
+  if (!c) return '—';
+  const parts = Object.entries(names).map(([key, label]) => {
+    const p = c.processes[key];
+    if (!p) return `${label} —`;
+    return p.otherUs >= 0.05 ? `${label} ${us(p.mainUs)} + ${us(p.otherUs)}` : `${label} ${us(p.mainUs)}`;
+  });
+  const idle = c.machineIdle === null ? '' : `; ${fmt(c.machineIdle * 100)}% idle`;
+  return `${parts.join(', ')}${idle}`;
+}
+
 /** A median of rounds with its spread: "14,856/s (3 rounds: 12,137–15,012)". */
 function rateOfRounds(s) {
   const r = s?.rounds;
@@ -103,6 +121,12 @@ function rows(s) {
       '',
       rateOfRounds(s.bullmqThroughput),
       x(ratio(a, dps(s.bullmqThroughput))),
+    ],
+    [
+      '(a) CPU µs a delivery (main + other threads)',
+      cpuCell(s.throughput, { hookline: 'server', receiver: 'receiver', harness: 'harness' }),
+      `undici: ${cpuCell(s.undiciThroughput, { harness: 'sender', receiver: 'receiver' })}`,
+      '',
     ],
     [
       `(b) latency p50, ${fmt(s.latency?.rate)}/s`,

@@ -2,6 +2,7 @@
 // fresh server process and database per scenario, publishing over the HTTP API.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { countCpu } from './cpu-use.mjs';
 import { createEventType, createWebhooks, Hookline, publishBatches, setStatus } from './hookline.mjs';
 import { collectDeliveries, measureLatency } from './measure.mjs';
 import { EVENT_TYPE, makeData, nowMs } from './payload.mjs';
@@ -66,6 +67,7 @@ export async function throughput(ctx, { phase, prefix, hang = false }) {
     );
     const sampler = new RssSampler(hl.pid).start();
     const cpu0 = cpuSeconds(hl.pid);
+    const cpu = countCpu({ hookline: hl.pid, receiver: rx.pid, harness: process.pid });
     const t0 = nowMs();
     const pub = await publishBatches(hl, opts.messages);
     const publishSeconds = (nowMs() - t0) / 1000;
@@ -75,6 +77,7 @@ export async function throughput(ctx, { phase, prefix, hang = false }) {
         `${fmt(pub.deliveries)} deliveries created)`,
     );
     const r = await collectDeliveries(rx, { phase, prefix, expected, t0, abort: () => hl.crashed });
+    r.cpu = cpu.stop(r.received);
     r.publishSeconds = publishSeconds;
     r.messagesPerSec = opts.messages / publishSeconds;
     if (hang) {
