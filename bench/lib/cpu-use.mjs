@@ -3,14 +3,10 @@
 // cores sat idle. The ratios to raw undici are judged against this: on a 2-core machine every
 // microsecond a delivery costs in any of the processes is taken from the same two cores.
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpuTicks } from './processes.mjs';
 
 /** Linux counts CPU time in clock ticks of 1/100 s (USER_HZ) in /proc. */
 const TICK_US = 10_000;
-
-function ticksOf(statLine) {
-  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
 
 /** { main, other } ticks of a live process; null once it is gone (or without /proc). */
 function processTicks(pid) {
@@ -18,7 +14,7 @@ function processTicks(pid) {
     let main = 0;
     let other = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const t = ticksOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      const t = cpuTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       if (Number(tid) === pid) main += t;
       else other += t;
     }

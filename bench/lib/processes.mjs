@@ -98,12 +98,16 @@ export function memoryMb(pid) {
   }
 }
 
+/** utime + stime from a `/proc/<pid>/stat` (or `…/task/<tid>/stat`) line, in clock ticks of 1/100 s. */
+export function cpuTicks(statLine) {
+  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** utime + stime of a process, in seconds. */
 export function cpuSeconds(pid) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / 100;
   } catch {
     return 0;
   }
