@@ -223,8 +223,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     attemptOnce(c, this.#o).then(
       (record) => {
         // The slot is free once the answer is in (the endpoint's limit is on requests), and the
-        // claim that refills it is queued ahead of the record: the sending thread gets new work
-        // while this one writes. The lease lasts until the record, so no claim takes it again.
+        // claim that refills it is queued ahead of the record: the endpoint gets its next request
+        // before the batch is written. The lease lasts until the record, so no claim takes it again.
         if (finish()) this.#schedule();
         this.#unrecorded++;
         this.#buffer.push(record);

@@ -1,6 +1,6 @@
-import { Agent, type Dispatcher } from 'undici';
 import { type RequestSpec, webhookHeaders } from '../core/webhook-request.js';
 import { classifyError } from './attempt-errors.js';
+import { type ClientOptions, type Handle, Http1Client, type Target } from './http1-client.js';
 
 export const RESPONSE_BODY_KEEP = 4096;
 /** Bytes read from a response before the connection is dropped: enough for any useful answer. */
@@ -28,31 +28,50 @@ function outcome(statusCode: number): string | null {
   return 'http_error';
 }
 
-const targets = new Map<string, { origin: string; path: string }>();
+const targets = new Map<string, Target>();
 
-/** origin and path of a webhook URL, parsed once per distinct URL. */
-function target(url: string): { origin: string; path: string } {
+/** Where a webhook URL points, parsed once per distinct URL. */
+function target(url: string): Target {
   let t = targets.get(url);
   if (!t) {
     const u = new URL(url);
-    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    const https = u.protocol === 'https:';
+    if (!https && u.protocol !== 'http:') throw new Error(`unsupported protocol ${u.protocol}`);
+    t = {
+      origin: u.origin,
+      protocol: u.protocol,
+      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+      host: u.host,
+      port: u.port || (https ? '443' : '80'),
+      path: `${u.pathname}${u.search}`,
+    };
     if (targets.size >= 10_000) targets.clear();
     targets.set(url, t);
   }
   return t;
 }
 
-class Timeout extends Error {
-  override name = 'TimeoutError';
+/**
+ * The whole request in one buffer, written with one call. Header names and values were checked
+ * when the webhook was saved (tokens; Latin-1 without controls), so they go as Latin-1 bytes.
+ */
+function requestBytes(t: Target, headers: Record<string, string>, body: string): Buffer {
+  const bodyBytes = Buffer.byteLength(body);
+  let head = `POST ${t.path} HTTP/1.1\r\nhost: ${t.host}\r\ncontent-length: ${bodyBytes}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  head += '\r\n';
+  const bytes = Buffer.allocUnsafe(head.length + bodyBytes);
+  bytes.write(head, 0, 'latin1');
+  bytes.write(body, head.length, 'utf8');
+  return bytes;
 }
 
 /**
- * One POST through undici's dispatch API: no AbortController, response stream or async iterator
- * per request (they were a tenth of a delivery's CPU time in the throughput profile). The status
- * decides the outcome; a body cut short (by the timeout, a reset or the read cap) does not change it.
+ * One POST. The status decides the outcome; a body cut short (by the timeout, a reset or the
+ * read cap) does not change it.
  */
 function post(
-  agent: Agent,
+  client: Http1Client,
   url: string,
   headers: Record<string, string>,
   body: string,
@@ -65,8 +84,7 @@ function post(
     const kept: Buffer[] = [];
     let keptBytes = 0;
     let read = 0;
-    let controller: Dispatcher.DispatchController | null = null;
-    let timedOut = false;
+    let handle: Handle | null = null;
     let done = false;
     const finish = (error: string | null) => {
       if (done) return;
@@ -85,75 +103,56 @@ function post(
     };
     // Bounds the whole exchange, connect to last byte read.
     const timer = setTimeout(() => {
-      timedOut = true;
-      controller?.abort(new Timeout('timeout'));
+      handle?.abort();
       finish(statusCode === null ? 'timeout' : outcome(statusCode));
     }, timeoutMs);
     // The socket keeps the process alive while the exchange lasts; the timer alone must not.
     timer.unref();
-    let origin: string;
-    let path: string;
+    let bytes: Buffer;
+    let t: Target;
     try {
-      ({ origin, path } = target(url));
+      t = target(url);
+      bytes = requestBytes(t, headers, body);
     } catch (err) {
       finish(classifyError(err));
       return;
     }
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (timedOut) c.abort(new Timeout('timeout'));
+    handle = client.request(t, bytes, {
+      onHead(head) {
+        statusCode = head.statusCode;
+        retryAfter = head.retryAfter;
       },
-      onResponseStart(_c, code, responseHeaders) {
-        statusCode = code;
-        const ra = responseHeaders['retry-after'];
-        retryAfter = Array.isArray(ra) ? ra[0] : ra;
-      },
-      onResponseData(c, chunk) {
+      onData(chunk) {
         read += chunk.length;
         if (keptBytes < RESPONSE_BODY_KEEP) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
+          // A copy: the chunk may be a view into a larger read that would otherwise stay alive.
+          kept.push(Buffer.from(chunk.subarray(0, RESPONSE_BODY_KEEP - keptBytes)));
+          keptBytes += Math.min(chunk.length, RESPONSE_BODY_KEEP - keptBytes);
         }
         if (read >= RESPONSE_READ_CAP) {
           // Enough of an endless body: drop the connection rather than read on.
-          c.abort(new Error('response read cap reached'));
+          handle?.abort();
           finish(outcome(statusCode ?? 0));
         }
       },
-      onResponseEnd() {
+      onEnd() {
         finish(outcome(statusCode ?? 0));
       },
-      onResponseError(_c, err) {
+      onError(err) {
         if (statusCode !== null) finish(outcome(statusCode));
-        else finish(timedOut ? 'timeout' : classifyError(err));
+        else finish(classifyError(err));
       },
-    };
-    try {
-      agent.dispatch(
-        { origin, path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-        handler,
-      );
-    } catch (err) {
-      // A closed agent (shutdown) refuses at once, without calling the handler.
-      finish(classifyError(err));
-    }
+    });
   });
 }
 
-/** One keep-alive undici Agent; `timeoutMs` bounds the whole exchange, connect to last byte read. */
-export function createSender(agentOptions: Agent.Options = {}): Sender {
-  const agent = new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connections: 128,
-    maxHeaderSize: 16 * 1024,
-    ...agentOptions,
-  });
+/** Keep-alive HTTP/1.1 connections; `timeoutMs` bounds the whole exchange, connect to last byte read. */
+export function createSender(options: ClientOptions = {}): Sender {
+  const client = new Http1Client(options);
   return {
-    send: (url, spec, timeoutMs) => post(agent, url, webhookHeaders(spec), spec.payload, timeoutMs),
+    send: (url, spec, timeoutMs) => post(client, url, webhookHeaders(spec), spec.payload, timeoutMs),
     // Shutdown comes after the dispatcher's grace period: whatever is still in flight is cut off
     // (its lease makes it go again after the restart), so a hanging receiver cannot hold the process.
-    close: () => agent.destroy(),
+    close: async () => client.close(),
   };
 }

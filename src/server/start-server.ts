@@ -11,7 +11,6 @@ import { PayloadSchemas } from '../core/payload-schema.js';
 import { AddressGuard, type HostLookup } from '../delivery/address-guard.js';
 import { DEFAULT_MAX_IN_FLIGHT, Dispatcher, type DispatcherOptions } from '../delivery/dispatcher.js';
 import { createSender } from '../delivery/http-sender.js';
-import { createThreadedSender } from '../delivery/threaded-sender.js';
 import { WorkAnnouncer } from '../delivery/work-announcer.js';
 import type { Store } from '../store/store.js';
 import { resolveAdminKey } from './admin-key.js';
@@ -72,23 +71,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         lookup: opts.lookup,
         lookupTimeoutMs: opts.lookupTimeoutMs,
       });
-  // Set once the app (and its logger) exists.
-  let threadLog: Logger | null = null;
-  // With SQLite one process does everything and its main thread is the limit: sending (signing,
-  // sockets, undici) moves to a thread of its own. PostgreSQL scales by processes instead, and
-  // there a second thread per worker only competed with the others for the cores (bench/CHANGES.md).
-  const sender =
-    store.kind === 'sqlite'
-      ? createThreadedSender({
-          guard: config.dev ? null : { allow: config.allowAddresses, lookup: opts.lookup },
-          startNow: config.role !== 'api',
-          onThreadError: (err) =>
-            threadLog?.error(
-              { err },
-              'the sending thread failed: its attempts in flight fail, another starts',
-            ),
-        })
-      : createSender(addressGuard ? { connect: addressGuard.connector() } : {});
+  // Every backend sends from the main thread: with the HTTP client's work cut down, a thread of
+  // its own cost as much in hand-offs as it saved (bench/CHANGES.md, change 33).
+  const sender = createSender(addressGuard ? { connect: addressGuard.connector() } : {});
   let stopWatching: (() => Promise<void>) | null = null;
   try {
     const box = loadSecretBox({
@@ -152,7 +137,6 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       });
     }
     const log = app.log as Logger;
-    threadLog = log;
     if (resealed > 0)
       log.info({ resealed }, 'encryption key rotated: stored secrets re-sealed with the new key');
     announcer = new WorkAnnouncer(store, (err) =>

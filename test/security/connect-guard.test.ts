@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddressPolicy, type Cidr, parseCidrList } from '../../src/core/address-policy.js';
 import { AddressGuard, type HostLookup } from '../../src/delivery/address-guard.js';
 import { createSender, type Sender } from '../../src/delivery/http-sender.js';
-import { createThreadedSender } from '../../src/delivery/threaded-sender.js';
 import { Receiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { FakeDns } from './fake-dns.js';
@@ -92,18 +91,10 @@ describe('DNS rebinding against a production-mode server', () => {
   });
 });
 
-const senders: [string, (allow: Cidr[], lookup: HostLookup) => Sender][] = [
-  // PostgreSQL's workers send from their main thread; SQLite's server from a thread of its own,
-  // where each connection is checked and names are resolved by asking the serving thread.
-  [
-    'in the serving thread',
-    (allow, lookup) =>
-      createSender({ connect: new AddressGuard({ policy: new AddressPolicy(allow), lookup }).connector() }),
-  ],
-  ['in the sending thread', (allow, lookup) => createThreadedSender({ guard: { allow, lookup } })],
-];
+const makeSender = (allow: Cidr[], lookup: HostLookup): Sender =>
+  createSender({ connect: new AddressGuard({ policy: new AddressPolicy(allow), lookup }).connector() });
 
-describe.each(senders)('the connect-time guard of a sender %s', (_, makeSender) => {
+describe('the connect-time guard of the sender', () => {
   const dns = new FakeDns();
   let rx: Receiver;
   let guarded: Sender;
