@@ -258,7 +258,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Schedules the buffer's record: after this turn, or after recordWaitMs while others run. */
   #flushSoon(): void {
-    if (this.#inFlight > 0 && !this.#waitingForRecords() && this.#buffer.length < RECORD_BATCH) {
+    // A claim queued or under way counts as work in flight: when the last answers of a burst come
+    // in before the claim refilling their slots has run, more answers are on their way.
+    const more = this.#inFlight > 0 || this.#wakeQueued || this.#running;
+    if (more && !this.#waitingForRecords() && this.#buffer.length < RECORD_BATCH) {
       this.#flushTimer ??= setTimeout(() => void this.#flush(), this.#o.recordWaitMs);
       return;
     }
