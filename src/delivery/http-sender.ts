@@ -52,19 +52,23 @@ function target(url: string): Target {
 }
 
 /**
- * The whole request in one buffer, written with one call. Header names and values were checked
- * when the webhook was saved (tokens; Latin-1 without controls), so they go as Latin-1 bytes.
+ * The whole request, written with one call. Header names and values were checked when the webhook
+ * was saved (tokens; Latin-1 without controls), so the head goes as Latin-1 bytes; as a string
+ * when it is all ASCII (the usual case: one encoding pass, and the cheapest write).
  */
-function requestBytes(t: Target, headers: Record<string, string>, body: string): Buffer {
+function requestBytes(t: Target, headers: Record<string, string>, body: string): string | Buffer {
   const bodyBytes = Buffer.byteLength(body);
   let head = `POST ${t.path} HTTP/1.1\r\nhost: ${t.host}\r\ncontent-length: ${bodyBytes}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   head += '\r\n';
+  if (!NON_ASCII.test(head)) return head + body;
   const bytes = Buffer.allocUnsafe(head.length + bodyBytes);
   bytes.write(head, 0, 'latin1');
   bytes.write(body, head.length, 'utf8');
   return bytes;
 }
+
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * One POST. The status decides the outcome; a body cut short (by the timeout, a reset or the
@@ -108,7 +112,7 @@ function post(
     }, timeoutMs);
     // The socket keeps the process alive while the exchange lasts; the timer alone must not.
     timer.unref();
-    let bytes: Buffer;
+    let bytes: string | Buffer;
     let t: Target;
     try {
       t = target(url);

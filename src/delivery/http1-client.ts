@@ -50,7 +50,8 @@ export interface Handle {
 }
 
 interface Request extends Handle {
-  bytes: Buffer;
+  /** The whole request; a string is written as UTF-8 (only its body may be non-ASCII). */
+  bytes: string | Buffer;
   exchange: Exchange;
   conn: Connection | null;
   done: boolean;
@@ -261,7 +262,7 @@ export class Http1Client {
   }
 
   /** Writes `bytes` (a whole request) to a connection to `target`; the exchange hears the rest. */
-  request(target: Target, bytes: Buffer, exchange: Exchange): Handle {
+  request(target: Target, bytes: string | Buffer, exchange: Exchange): Handle {
     const req: Request = {
       bytes,
       exchange,

@@ -37,7 +37,22 @@ export interface ResponseSink {
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'close' | 'done';
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const LONE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+/** The header names read (10 to 17 characters long); all others are skipped unread. */
+const WANTED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'retry-after']);
+/** RFC 9110 token characters, by char code. */
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+for (let c = 0; c < 128; c++) if (/[0-9A-Za-z]/.test(String.fromCharCode(c))) TOKEN_CHARS[c] = 1;
+
+function isToken(text: string, from: number, to: number): boolean {
+  if (from === to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARS[c] === 0) return false;
+  }
+  return true;
+}
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -147,8 +162,12 @@ export class ResponseParser {
   }
 
   #parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0] as string);
+    // Bare CR or LF: lenient parsers split lines there and strict ones do not; refusing them
+    // keeps this side and the server agreeing on where each answer ends.
+    if (LONE_CR_OR_LF.test(text)) fail('bare CR or LF in the response head');
+    let eol = text.indexOf('\r\n');
+    if (eol === -1) eol = text.length;
+    const status = STATUS_LINE.exec(text.slice(0, eol));
     if (!status) fail('malformed status line');
     const minor = status[1];
     const statusCode = Number(status[2]);
@@ -159,14 +178,19 @@ export class ResponseParser {
     let keepAlive = false;
     let keepAliveMs: number | undefined;
     let retryAfter: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(':');
-      if (colon <= 0) fail('malformed header line');
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) fail('malformed header name');
-      const value = line.slice(colon + 1).trim();
-      switch (name.toLowerCase()) {
+    for (let start = eol + 2; start < text.length; start = eol + 2) {
+      eol = text.indexOf('\r\n', start);
+      if (eol === -1) eol = text.length;
+      const colon = text.indexOf(':', start);
+      if (colon === -1 || colon >= eol) fail('malformed header line');
+      if (!isToken(text, start, colon)) fail('malformed header name');
+      // Only the headers read below are cut out of the head; the rest are only checked.
+      const length = colon - start;
+      if (length < 10 || length > 17) continue;
+      const name = text.slice(start, colon).toLowerCase();
+      if (!WANTED.has(name)) continue;
+      const value = text.slice(colon + 1, eol).trim();
+      switch (name) {
         case 'content-length': {
           if (!/^\d{1,15}$/.test(value)) fail('malformed content-length');
           const n = Number(value);

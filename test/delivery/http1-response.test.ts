@@ -142,6 +142,8 @@ describe('the HTTP/1.1 response parser', () => {
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n',
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nX-A: 1\rContent-Length: 0\r\n\r\n',
     ];
     for (const raw of bad) expect(parseEveryWay(raw).error, JSON.stringify(raw)).toBe('invalid_response');
   });
