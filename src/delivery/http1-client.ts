@@ -84,6 +84,7 @@ class Connection implements ResponseSink {
   start(req: Request): void {
     this.#req = req;
     req.conn = this;
+    this.socket.ref();
     this.#parser = new ResponseParser(this);
     this.socket.write(req.bytes);
   }
@@ -195,6 +196,8 @@ class OriginPool {
       return;
     }
     conn.idleSince = Date.now();
+    // An idle connection does not keep the process alive (as undici's did not).
+    conn.socket.unref();
     this.idle.push(conn);
   }
 

@@ -2,13 +2,14 @@
  * Hookline's HTTP/1.1 client against real servers on 127.0.0.1: what goes on the wire, when a
  * connection is reused and when not, the per-origin limit, and TLS.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildConnector } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestSpec } from '../../src/core/webhook-request.js';
@@ -170,6 +171,36 @@ describe('the HTTP/1.1 client', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await sender.send(rx.url, spec('{}'), 2000)).toMatchObject({ statusCode: 200, error: null });
     expect(rx.connections()).toBe(2);
+  });
+
+  it('lets the process exit while a connection is idle (built code, in a child process)', async () => {
+    const server = createHttpServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 60_000;
+    const port = await listen(server);
+    const sender = fileURLToPath(new URL('../../dist/delivery/http-sender.js', import.meta.url));
+    const script = `
+      const { createSender } = await import(${JSON.stringify(sender)});
+      const spec = ${JSON.stringify(spec('{}'))};
+      const r = await createSender().send('http://127.0.0.1:${port}/', spec, 2000);
+      console.log(r.statusCode);`;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    // The server would keep the connection for 60 s; the child is done as soon as its answer is.
+    const exited = once(child, 'exit').then(([code]) => code);
+    let timer: NodeJS.Timeout | undefined;
+    const stillRunning = new Promise((r) => {
+      timer = setTimeout(() => r('still running after 5 s'), 5000);
+    });
+    const outcome = await Promise.race([exited, stillRunning]);
+    clearTimeout(timer);
+    child.kill();
+    expect(outcome).toBe(0);
+    expect(out.trim()).toBe('200');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('keeps to its connections per origin: requests past them wait for a free one', async () => {
