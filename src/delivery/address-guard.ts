@@ -24,7 +24,8 @@ export interface AddressGuardOptions {
 const REGISTRATION_CACHE_MS = 10_000;
 const REGISTRATION_CACHE_MAX = 1000;
 
-function unbracket(host: string): string {
+/** A host as URLs write it, IPv6 literals without their brackets. */
+export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 

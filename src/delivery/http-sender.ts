@@ -1,4 +1,5 @@
 import { type RequestSpec, webhookHeaders } from '../core/webhook-request.js';
+import { unbracket } from './address-guard.js';
 import { classifyError } from './attempt-errors.js';
 import { type ClientOptions, type Exchange, type Handle, Http1Client, type Target } from './http1-client.js';
 import type { ResponseHead } from './http1-response.js';
@@ -41,7 +42,7 @@ function target(url: string): Target {
     t = {
       origin: u.origin,
       protocol: u.protocol,
-      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+      hostname: unbracket(u.hostname),
       host: u.host,
       port: u.port || (https ? '443' : '80'),
       path: `${u.pathname}${u.search}`,

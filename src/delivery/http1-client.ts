@@ -206,6 +206,11 @@ class OriginPool {
     this.#open--;
     const i = this.idle.indexOf(conn);
     if (i !== -1) this.idle.splice(i, 1);
+    this.#connectNext();
+  }
+
+  /** A connection fewer: the next waiting request gets a new one, or an unused pool is dropped. */
+  #connectNext(): void {
     const next = this.#queue.shift();
     if (next) this.#connect(next);
     else if (this.empty) this.#client.forget(this.#target.origin, this);
@@ -231,9 +236,7 @@ class OriginPool {
             req.done = true;
             req.exchange.onError(err ?? new SocketClosedError('no connection'));
           }
-          const next = this.#queue.shift();
-          if (next) this.#connect(next);
-          else if (this.empty) this.#client.forget(t.origin, this);
+          this.#connectNext();
           return;
         }
         const conn = new Connection(this, socket as Socket, this.#client.idleTimeoutMs);

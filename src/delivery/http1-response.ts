@@ -74,10 +74,6 @@ export class ResponseParser {
     this.#sink = sink;
   }
 
-  get done(): boolean {
-    return this.#state === 'done';
-  }
-
   /** Feeds bytes read from the socket; throws a ResponseError on a malformed response. */
   feed(chunk: Buffer): void {
     let data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
@@ -133,11 +129,6 @@ export class ResponseParser {
     this.#end();
     this.#finish();
     return true;
-  }
-
-  /** False once anything made the connection unfit for another request. */
-  get reusable(): boolean {
-    return this.#reusable;
   }
 
   /** Passes up to `#left` body bytes to the sink; returns what follows them. */
