@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it sets a V8 flag before the rest of Hookline is loaded and run.
+import './gc-tuning.js';
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/version.js';
 import { demoCommand } from './demo.js';
