@@ -9,6 +9,6 @@ import { setFlagsFromString } from 'node:v8';
  * scavenge, so ~2.2 MB was promoted every scavenge in bench (a) instead of ~0.15 MB, and
  * scavenges took ~2.5 ms instead of ~1.5 (bench/CHANGES.md, 39). The flag is read when V8 takes
  * a pretenuring decision, not only at start-up, so setting it here takes effect (checked with
- * `--trace-gc-nvp`). The library (`startServer`) leaves its host's V8 flags alone.
+ * `--trace-gc-nvp`). Set by the CLI only: servers the tests start in process run with V8's defaults.
  */
 setFlagsFromString('--no-allocation-site-pretenuring');
